@@ -1,0 +1,46 @@
+namespace WebhookHub.Core;
+
+/// <summary>The <c>WebhookHub</c> configuration section (repo-root appsettings.json, or WebhookHub__… variables).</summary>
+public sealed class WebhookHubOptions
+{
+    public const string Section = "WebhookHub";
+
+    /// <summary>Where app.db, hangfire.db and the Data Protection keys live.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    public DeliveryOptions Delivery { get; set; } = new();
+
+    public BootstrapOptions Bootstrap { get; set; } = new();
+
+    /// <summary>What a relative <see cref="DataDirectory"/> is relative to: the folder of the settings file, else the working directory.</summary>
+    public string? BasePath { get; set; }
+
+    public string FullDataDirectory => Path.GetFullPath(DataDirectory, BasePath ?? Directory.GetCurrentDirectory());
+}
+
+public sealed class DeliveryOptions
+{
+    /// <summary>Lets webhook URLs use plain http; for local testing only.</summary>
+    public bool AllowHttp { get; set; }
+
+    /// <summary>Lets webhook URLs reach loopback and private networks; for local testing only.</summary>
+    public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>Delay before each retry; its length is the number of retries (six attempts by default).</summary>
+    public int[] RetryDelaysSeconds { get; set; } = [1, 2, 4, 8, 16];
+
+    /// <summary>Longest <c>Retry-After</c> a receiver may ask for before we cap it.</summary>
+    public int MaxRetryAfterSeconds { get; set; } = 300;
+
+    public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>How long a rotated-out secret keeps signing beside the new one.</summary>
+    public int SecretRotationOverlapHours { get; set; } = 24;
+}
+
+public sealed class BootstrapOptions
+{
+    public string? AdminEmail { get; set; }
+    public string? AdminPassword { get; set; }
+    public string? AdminApiKey { get; set; }
+}

@@ -1,0 +1,15 @@
+using System.Security.Claims;
+using WebhookHub.Core.Identity;
+
+namespace WebhookHub.Web.Api;
+
+public static class UserExtensions
+{
+    public static string Id(this ClaimsPrincipal user) =>
+        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("Signed-in user without an id.");
+
+    public static bool IsAdmin(this ClaimsPrincipal user) => user.IsInRole(Roles.Admin);
+
+    /// <summary>Admins and operators look after every customer's webhooks.</summary>
+    public static bool SeesEverything(this ClaimsPrincipal user) => user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Operator);
+}

@@ -1,0 +1,62 @@
+using Hangfire;
+using Hangfire.Storage.SQLite;
+using WebhookHub.Core;
+
+namespace WebhookHub.Web.Hosting;
+
+public static class HangfireSetup
+{
+    public const string AdminPolicy = "HangfireDashboard";
+
+    /// <summary>
+    /// Hangfire on its own SQLite file (hangfire.db), with an in-process server. The defaults poll every
+    /// 15 s, which would turn a 1 s retry into 15 s; these settings keep retries and first attempts real time.
+    /// </summary>
+    public static IServiceCollection AddHangfireSetup(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(WebhookHubOptions.Section).Get<WebhookHubOptions>() ?? new WebhookHubOptions();
+        var hangfire = configuration.GetSection("WebhookHub:Hangfire").Get<HangfireSettings>() ?? new HangfireSettings();
+        var path = Path.Combine(options.FullDataDirectory, "hangfire.db");
+
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseSQLiteStorage(path, new SQLiteStorageOptions
+            {
+                QueuePollInterval = TimeSpan.FromMilliseconds(hangfire.QueuePollIntervalMs),
+                DistributedLockLifetime = TimeSpan.FromSeconds(30),
+                InvisibilityTimeout = TimeSpan.FromMinutes(5),
+            }));
+
+        services.AddHangfireServer(server =>
+        {
+            server.WorkerCount = hangfire.WorkerCount;
+            server.SchedulePollingInterval = TimeSpan.FromMilliseconds(hangfire.SchedulePollingIntervalMs);
+            server.HeartbeatInterval = TimeSpan.FromSeconds(10);
+            server.ServerCheckInterval = TimeSpan.FromSeconds(30);
+            server.ServerTimeout = TimeSpan.FromMinutes(1);
+        });
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, policy => policy.RequireRole(Core.Identity.Roles.Admin));
+        return services;
+    }
+
+    public static void MapHangfireSetup(this IEndpointRouteBuilder app) =>
+        app.MapHangfireDashboardWithAuthorizationPolicy(AdminPolicy, "/hangfire", new DashboardOptions
+        {
+            DashboardTitle = "WebhookHub jobs",
+            AppPath = "/",
+            // The authorization policy guards the endpoint; Hangfire's own local-only filter must step aside.
+            Authorization = [],
+        });
+}
+
+/// <summary><c>WebhookHub:Hangfire</c>: how often Hangfire polls its SQLite file, and how many workers it runs.</summary>
+public sealed class HangfireSettings
+{
+    public int QueuePollIntervalMs { get; set; } = 50;
+    public int SchedulePollingIntervalMs { get; set; } = 200;
+    public int WorkerCount { get; set; } = 20;
+}

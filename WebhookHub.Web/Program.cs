@@ -1,0 +1,53 @@
+using System.Text.Json.Serialization;
+using MudBlazor.Services;
+using Scalar.AspNetCore;
+using WebhookHub.Core;
+using WebhookHub.Web.Api;
+using WebhookHub.Web.Auth;
+using WebhookHub.Web.Components;
+using WebhookHub.Web.Features.Account;
+using WebhookHub.Web.Features.ApiKeys;
+using WebhookHub.Web.Features.Health;
+using WebhookHub.Web.Features.Users;
+using WebhookHub.Web.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+// The repo-root appsettings.json (copied beside the app) is the file operators edit.
+builder.Configuration.AddRepoRootSettings(builder.Environment);
+
+builder.Services.AddWebhookHubCore(builder.Configuration);
+builder.Services.AddHangfireSetup(builder.Configuration);
+builder.Services.AddAuthSetup();
+builder.Services.AddHealthSetup();
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.ConfigureHttpJsonOptions(o =>
+    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
+builder.Services.AddOpenApi();
+builder.Services.AddMudServices();
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+
+var app = builder.Build();
+await app.Services.InitializeWebhookHubAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
+
+app.MapStaticAssets().AllowAnonymous();
+app.MapOpenApi().AllowAnonymous();
+app.MapScalarApiReference("/scalar").AllowAnonymous();
+app.MapHealthSetup();
+app.MapHangfireSetup();
+app.MapAccountEndpoints();
+app.MapUsersApi();
+app.MapApiKeysApi();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+app.Run();
+
+/// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;
