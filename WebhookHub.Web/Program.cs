@@ -14,6 +14,9 @@ using WebhookHub.Web.Hosting;
 var builder = WebApplication.CreateBuilder(args);
 // The repo-root appsettings.json (copied beside the app) is the file operators edit.
 builder.Configuration.AddRepoRootSettings(builder.Environment);
+// Serve MudBlazor's files from the build output in every environment (tests run as "Testing");
+// a published app has no such manifest and serves them from wwwroot as usual.
+builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddWebhookHubCore(builder.Configuration);
 builder.Services.AddHangfireSetup(builder.Configuration);
