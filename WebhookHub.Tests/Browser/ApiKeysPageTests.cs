@@ -3,23 +3,15 @@ using WebhookHub.Tests.Infrastructure;
 
 namespace WebhookHub.Tests.Browser;
 
-public sealed class ApiKeysPageTests : IAsyncLifetime
+public sealed class ApiKeysPageTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
-    private readonly WebhookHubApp _app = new();
-    private Infrastructure.Browser _browser = null!;
-
-    public async Task InitializeAsync() => _browser = await Infrastructure.Browser.LaunchAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        await _app.DisposeAsync();
-    }
+    private WebhookHubApp App => fixture.App;
+    private Infrastructure.Browser Chromium => fixture.Browser;
 
     [Fact]
     public async Task A_key_created_on_the_page_works_once_shown_and_stops_working_when_revoked()
     {
-        var page = await _browser.NewPageAsync(_app.BaseAddress);
+        var page = await Chromium.NewPageAsync(App.BaseAddress);
         await Infrastructure.Browser.SignInAsync(page);
         await page.GotoAsync("/api-keys");
 
@@ -29,7 +21,7 @@ public sealed class ApiKeysPageTests : IAsyncLifetime
         Assert.StartsWith("whk_", key);
         await Infrastructure.Browser.ScreenshotAsync(page, "api-keys-1280");
 
-        using var client = _app.ApiClient(key);
+        using var client = App.ApiClient(key);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/api-keys")).StatusCode);
 
         var row = page.Locator("tr").Filter(new() { HasText = "from-the-page" });
