@@ -22,12 +22,14 @@ public static class HangfireSetup
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UseSQLiteStorage(path, new SQLiteStorageOptions
+            .UseStorage(HangfireStorageFactory.Create(path, new SQLiteStorageOptions
             {
                 QueuePollInterval = TimeSpan.FromMilliseconds(hangfire.QueuePollIntervalMs),
                 DistributedLockLifetime = TimeSpan.FromSeconds(30),
-                InvisibilityTimeout = TimeSpan.FromMinutes(5),
-            }));
+                // Crash recovery does not wait for this (see HangfireStorageFactory); kept long so a slow
+                // fan-out is never fetched twice.
+                InvisibilityTimeout = TimeSpan.FromMinutes(30),
+            })));
 
         services.AddHangfireServer(server =>
         {

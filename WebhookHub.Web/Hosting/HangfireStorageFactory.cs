@@ -1,0 +1,41 @@
+using Hangfire.Storage.SQLite;
+using SQLite;
+
+namespace WebhookHub.Web.Hosting;
+
+/// <summary>
+/// Hangfire's SQLite storage, opened so that it survives what its defaults do not:
+/// <list type="bullet">
+/// <item>Connections are opened serialized (<c>FullMutex</c>): the package shares one connection between a
+/// distributed lock's heartbeat timer and its owner, which with its default <c>NoMutex</c> crashes the
+/// process with an AccessViolation (raisedapp/Hangfire.Storage.SQLite #79) and can corrupt the file (#65).</item>
+/// <item>At start, jobs that a killed process had fetched are handed back at once and its locks dropped.
+/// The package has no keep-alive for fetched jobs, so otherwise they would wait out the invisibility timeout
+/// (30 min) and its locks their lifetime. Safe because one SQLite file serves one process: at start,
+/// nothing else can be running them.</item>
+/// </list>
+/// </summary>
+public static class HangfireStorageFactory
+{
+    private const SQLiteOpenFlags Flags = SQLiteOpenFlags.ReadWrite | SQLiteOpenFlags.Create | SQLiteOpenFlags.FullMutex;
+
+    public static SQLiteStorage Create(string path, SQLiteStorageOptions options)
+    {
+        ReleaseWorkOfDeadProcess(path);
+        return new SQLiteStorage(new SQLiteDbConnectionFactory(Open(path)), options);
+    }
+
+    private static Func<SQLiteConnection> Open(string path) => () =>
+        new SQLiteConnection(path, Flags, storeDateTimeAsTicks: true) { BusyTimeout = TimeSpan.FromSeconds(30) };
+
+    private static void ReleaseWorkOfDeadProcess(string path)
+    {
+        if (!File.Exists(path)) return;
+        using var db = Open(path)();
+        if (db.ExecuteScalar<int>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('JobQueue', 'DistributedLock')") < 2)
+            return;
+        // FetchedAt is stored as ticks; DateTime.MinValue (0) means "waiting in the queue".
+        db.Execute("UPDATE JobQueue SET FetchedAt = 0 WHERE FetchedAt <> 0");
+        db.Execute("DELETE FROM DistributedLock");
+    }
+}
