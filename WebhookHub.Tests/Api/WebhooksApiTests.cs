@@ -54,6 +54,9 @@ public sealed class WebhooksApiTests(WebhooksApiTests.AppFixture fixture) : ICla
 
         var read = await customer.Client.GetFromJsonAsync<JsonElement>($"/api/webhooks/{id}");
         Assert.Equal("Visa updates", read.GetProperty("name").GetString());
+        // Read back from SQLite, the date must still say it is UTC.
+        Assert.EndsWith("Z", read.GetProperty("createdAt").GetString());
+        Assert.Equal(created.GetProperty("createdAt").GetDateTimeOffset(), read.GetProperty("createdAt").GetDateTimeOffset());
         var listed = Assert.Single((await customer.Client.GetFromJsonAsync<JsonElement>("/api/webhooks")).EnumerateArray());
         Assert.Equal(id, listed.GetProperty("id").GetString());
 

@@ -14,8 +14,11 @@ public static class WebhooksApi
         bool IsActive, string? DisabledReason, DateTime CreatedAt, DateTime UpdatedAt, DateTime? PreviousSecretExpiresAt)
     {
         public static WebhookResponse From(Webhook w) => new(
-            w.Id, w.UserId, w.Name, w.Url, w.Events, w.Routes, w.IsActive, w.DisabledReason, w.CreatedAt, w.UpdatedAt,
-            w.PreviousSecretExpiresAt);
+            w.Id, w.UserId, w.Name, w.Url, w.Events, w.Routes, w.IsActive, w.DisabledReason, Utc(w.CreatedAt), Utc(w.UpdatedAt),
+            w.PreviousSecretExpiresAt is { } expiry ? Utc(expiry) : null);
+
+        // SQLite hands dates back without a kind; every date we store is UTC, and clients should see the "Z".
+        private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
     }
 
     /// <summary>The only responses that carry the secret: create, rotate and reveal.</summary>
