@@ -10,8 +10,12 @@ namespace WebhookHub.Core.Webhooks;
 /// <summary>Who is asking. Admins change every webhook; Operators look at every webhook but change only their own.</summary>
 public sealed record WebhookCaller(string UserId, bool IsAdmin, bool SeesEverything);
 
-/// <summary>What a client sends to create or replace a webhook; null <see cref="Events"/> means every subscribable type.</summary>
-public sealed record WebhookInput(string? Name, string? Url, IReadOnlyList<string?>? Events, IReadOnlyList<string?>? Routes, bool? IsActive);
+/// <summary>
+/// What a client sends to create or replace a webhook; null <see cref="Events"/> means every subscribable
+/// type. The defaults also tell the OpenAPI document which fields a client may leave out.
+/// </summary>
+public sealed record WebhookInput(
+    string? Name, string? Url, IReadOnlyList<string?>? Events = null, IReadOnlyList<string?>? Routes = null, bool? IsActive = null);
 
 /// <summary>What a request about one webhook came to; the API turns each case into one status code.</summary>
 public abstract record WebhookOutcome

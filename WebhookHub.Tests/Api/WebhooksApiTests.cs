@@ -306,6 +306,8 @@ public sealed class WebhooksApiTests(WebhooksApiTests.AppFixture fixture) : ICla
         }
 
         var schemas = document.GetProperty("components").GetProperty("schemas");
+        var required = schemas.GetProperty("WebhookInput").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order();
+        Assert.Equal(["name", "url"], required);
         Assert.False(schemas.GetProperty("WebhookResponse").GetProperty("properties").TryGetProperty("secret", out _));
         Assert.True(schemas.GetProperty("WebhookWithSecretResponse").GetProperty("properties").TryGetProperty("secret", out _));
     }
