@@ -29,6 +29,8 @@ public static class ServiceCollectionExtensions
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
 
         services.AddSingleton<WebhookSecretProtector>();
+        services.AddSingleton<WebhookUrlValidator>();
+        services.AddScoped<WebhookService>();
         services.AddScoped<ApiKeyService>();
         services.AddScoped<AdminBootstrapper>();
         return services;

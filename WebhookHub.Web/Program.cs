@@ -8,6 +8,7 @@ using WebhookHub.Web.Features.Account;
 using WebhookHub.Web.Features.ApiKeys;
 using WebhookHub.Web.Features.Health;
 using WebhookHub.Web.Features.Users;
+using WebhookHub.Web.Features.Webhooks;
 using WebhookHub.Web.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -47,6 +48,7 @@ app.MapHangfireSetup();
 app.MapAccountEndpoints();
 app.MapUsersApi();
 app.MapApiKeysApi();
+app.MapWebhooksApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

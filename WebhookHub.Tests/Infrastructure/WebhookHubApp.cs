@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace WebhookHub.Tests.Infrastructure;
 
@@ -42,6 +43,9 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
     /// <summary>Leave the data directory on dispose, for a second start on the same files.</summary>
     public bool KeepData { get; init; }
 
+    /// <summary>An extra log sink that sees every category at every level (to prove what never gets logged).</summary>
+    public ILoggerProvider? LogSink { get; init; }
+
     /// <summary>Where the app listens, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public Uri BaseAddress
     {
@@ -59,6 +63,11 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
         builder.UseUrls("http://127.0.0.1:0");
         foreach (var (key, value) in _settings)
             builder.UseSetting(key, value);
+        if (LogSink is { } sink)
+            builder.ConfigureLogging(logging => logging
+                .AddProvider(sink)
+                .Services.Configure<LoggerFilterOptions>(filters =>
+                    filters.Rules.Add(new LoggerFilterRule(sink.GetType().FullName, null, LogLevel.Trace, null))));
     }
 
     /// <summary>An HTTP client to the real port, authenticated with an API key (the bootstrap admin's by default).</summary>

@@ -1,0 +1,259 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Events;
+using WebhookHub.Core.Persistence;
+
+namespace WebhookHub.Core.Webhooks;
+
+/// <summary>Who is asking. Admins change every webhook; Operators look at every webhook but change only their own.</summary>
+public sealed record WebhookCaller(string UserId, bool IsAdmin, bool SeesEverything);
+
+/// <summary>
+/// What a client sends to create or replace a webhook; null <see cref="Events"/> means every subscribable
+/// type. The defaults also tell the OpenAPI document which fields a client may leave out.
+/// </summary>
+public sealed record WebhookInput(
+    string? Name, string? Url, IReadOnlyList<string?>? Events = null, IReadOnlyList<string?>? Routes = null, bool? IsActive = null);
+
+/// <summary>What a request about one webhook came to; the API turns each case into one status code.</summary>
+public abstract record WebhookOutcome
+{
+    private WebhookOutcome() { }
+
+    /// <param name="Secret">The clear secret, only where its owner is meant to see it (create, rotate, reveal).</param>
+    public sealed record Done(Webhook Webhook, string? Secret = null) : WebhookOutcome
+    {
+        // A record prints every member; this one must never print the secret into a log line.
+        protected override bool PrintMembers(System.Text.StringBuilder builder)
+        {
+            builder.Append("Webhook = ").Append(Webhook.Id).Append(", Secret = ").Append(Secret is null ? "null" : "***");
+            return true;
+        }
+    }
+
+    /// <summary>No such webhook, or one the caller may not see: the two must look the same to a customer.</summary>
+    public sealed record NotFound : WebhookOutcome;
+
+    /// <summary>The caller can see the webhook (an Operator) but may not change it or read its secret.</summary>
+    public sealed record Forbidden : WebhookOutcome;
+
+    /// <param name="Errors">Field name (as in the JSON body) → what is wrong with it.</param>
+    public sealed record Invalid(IReadOnlyDictionary<string, string> Errors) : WebhookOutcome;
+}
+
+/// <summary>Webhook management: who sees what, validation, secrets (encrypted at rest, shown on purpose only) and soft delete.</summary>
+public sealed class WebhookService(
+    WebhookHubDbContext db,
+    WebhookSecretProtector protector,
+    WebhookUrlValidator urlValidator,
+    TimeProvider time,
+    IOptions<WebhookHubOptions> options,
+    ILogger<WebhookService> logger)
+{
+    public const int MaxNameLength = 200;
+    public const int MaxRouteLength = 200;
+    public const int MaxRoutes = 100;
+
+    public Task<List<Webhook>> ListAsync(WebhookCaller caller, CancellationToken ct = default) =>
+        Visible(caller).OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).ToListAsync(ct);
+
+    /// <param name="includeDeleted">Honoured for Admins and Operators only: a deleted webhook's history stays theirs to read.</param>
+    public Task<Webhook?> GetAsync(WebhookCaller caller, Guid id, bool includeDeleted = false, CancellationToken ct = default) =>
+        Visible(caller, includeDeleted && caller.SeesEverything).FirstOrDefaultAsync(w => w.Id == id, ct);
+
+    public async Task<WebhookOutcome> CreateAsync(WebhookCaller caller, WebhookInput input, CancellationToken ct = default)
+    {
+        var (clean, errors) = await ValidateAsync(input, ct);
+        if (clean is null) return new WebhookOutcome.Invalid(errors);
+
+        var now = Now();
+        var secret = WebhookSecret.Generate();
+        var webhook = new Webhook
+        {
+            Id = Guid.CreateVersion7(),
+            UserId = caller.UserId,
+            Name = clean.Name,
+            Url = clean.Url,
+            Secret = protector.Protect(secret),
+            Events = clean.Events,
+            Routes = clean.Routes,
+            IsActive = clean.IsActive,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Webhooks.Add(webhook);
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Webhook {WebhookId} created by user {UserId}", webhook.Id, caller.UserId);
+        return new WebhookOutcome.Done(webhook, secret);
+    }
+
+    /// <summary>PUT semantics: every field is replaced; one left out takes its default, as on create.</summary>
+    public async Task<WebhookOutcome> UpdateAsync(WebhookCaller caller, Guid id, WebhookInput input, CancellationToken ct = default)
+    {
+        var (webhook, denied) = await FindForChangeAsync(caller, id, ct);
+        if (webhook is null) return denied!;
+        var (clean, errors) = await ValidateAsync(input, ct);
+        if (clean is null) return new WebhookOutcome.Invalid(errors);
+
+        webhook.Name = clean.Name;
+        webhook.Url = clean.Url;
+        webhook.Events = clean.Events;
+        webhook.Routes = clean.Routes;
+        // Switching a webhook back on is the person's answer to whatever disabled it.
+        if (clean.IsActive && !webhook.IsActive) webhook.DisabledReason = null;
+        webhook.IsActive = clean.IsActive;
+        webhook.UpdatedAt = Now();
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Webhook {WebhookId} updated by user {UserId}", webhook.Id, caller.UserId);
+        return new WebhookOutcome.Done(webhook);
+    }
+
+    /// <summary>
+    /// Soft delete: the webhook stops receiving, its unfinished deliveries are cancelled in the same
+    /// transaction, and its history stays for admins. The delivery job is expected to skip a delivery
+    /// that is no longer pending or retrying when its Hangfire job fires.
+    /// </summary>
+    public async Task<WebhookOutcome> DeleteAsync(WebhookCaller caller, Guid id, CancellationToken ct = default)
+    {
+        var (webhook, denied) = await FindForChangeAsync(caller, id, ct);
+        if (webhook is null) return denied!;
+
+        var now = Now();
+        webhook.DeletedAt = now;
+        webhook.IsActive = false;
+        webhook.UpdatedAt = now;
+        var unfinished = await db.Deliveries
+            .Where(d => d.WebhookId == id && (d.Status == DeliveryStatus.Pending || d.Status == DeliveryStatus.Retrying))
+            .ToListAsync(ct);
+        foreach (var delivery in unfinished)
+        {
+            delivery.Status = DeliveryStatus.Cancelled;
+            delivery.NextAttemptAt = null;
+            delivery.LastError = "The webhook was deleted.";
+            delivery.UpdatedAt = now;
+        }
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Webhook {WebhookId} deleted by user {UserId}; {Cancelled} unfinished deliveries cancelled",
+            webhook.Id, caller.UserId, unfinished.Count);
+        return new WebhookOutcome.Done(webhook);
+    }
+
+    /// <summary>
+    /// A new secret; the old one keeps signing beside it for the configured overlap so receivers can
+    /// switch without dropping deliveries. Rotating again during an overlap retires the oldest secret at once.
+    /// </summary>
+    public async Task<WebhookOutcome> RotateSecretAsync(WebhookCaller caller, Guid id, CancellationToken ct = default)
+    {
+        var (webhook, denied) = await FindForChangeAsync(caller, id, ct);
+        if (webhook is null) return denied!;
+
+        var now = Now();
+        var overlap = TimeSpan.FromHours(Math.Max(0, options.Value.Delivery.SecretRotationOverlapHours));
+        var secret = WebhookSecret.Generate();
+        webhook.PreviousSecret = overlap > TimeSpan.Zero ? webhook.Secret : null;
+        webhook.PreviousSecretExpiresAt = overlap > TimeSpan.Zero ? now + overlap : null;
+        webhook.Secret = protector.Protect(secret);
+        webhook.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Secret of webhook {WebhookId} rotated by user {UserId}; previous secret signs until {Expiry}",
+            webhook.Id, caller.UserId, webhook.PreviousSecretExpiresAt);
+        return new WebhookOutcome.Done(webhook, secret);
+    }
+
+    public async Task<WebhookOutcome> RevealSecretAsync(WebhookCaller caller, Guid id, CancellationToken ct = default)
+    {
+        var (webhook, denied) = await FindForChangeAsync(caller, id, ct);
+        if (webhook is null) return denied!;
+        // An audit line: who looked at which secret, never the secret.
+        logger.LogInformation("Secret of webhook {WebhookId} revealed to user {UserId}", webhook.Id, caller.UserId);
+        return new WebhookOutcome.Done(webhook, protector.Unprotect(webhook.Secret));
+    }
+
+    private IQueryable<Webhook> Visible(WebhookCaller caller, bool includeDeleted = false)
+    {
+        var query = db.Webhooks.AsQueryable();
+        if (!includeDeleted) query = query.Where(w => w.DeletedAt == null);
+        return caller.SeesEverything ? query : query.Where(w => w.UserId == caller.UserId);
+    }
+
+    private async Task<(Webhook? Webhook, WebhookOutcome? Denied)> FindForChangeAsync(WebhookCaller caller, Guid id, CancellationToken ct)
+    {
+        var webhook = await Visible(caller).FirstOrDefaultAsync(w => w.Id == id, ct);
+        if (webhook is null) return (null, new WebhookOutcome.NotFound());
+        if (webhook.UserId != caller.UserId && !caller.IsAdmin) return (null, new WebhookOutcome.Forbidden());
+        return (webhook, null);
+    }
+
+    private sealed record CleanInput(string Name, string Url, List<string> Events, List<string> Routes, bool IsActive);
+
+    /// <summary>Checks every field (so one response names every problem) and returns the input tidied, or the errors.</summary>
+    private async Task<(CleanInput? Clean, Dictionary<string, string> Errors)> ValidateAsync(WebhookInput input, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        var name = input.Name?.Trim();
+        if (string.IsNullOrEmpty(name)) errors["name"] = "name is required";
+        else if (name.Length > MaxNameLength) errors["name"] = $"name must be at most {MaxNameLength} characters";
+
+        var url = await urlValidator.ValidateAsync(input.Url, ct);
+        if (!url.IsValid) errors["url"] = url.Error!;
+
+        var events = ValidateEvents(input.Events, errors);
+        var routes = ValidateRoutes(input.Routes, errors);
+
+        return errors.Count > 0
+            ? (null, errors)
+            : (new CleanInput(name!, input.Url!.Trim(), events, routes, input.IsActive ?? true), errors);
+    }
+
+    private static List<string> ValidateEvents(IReadOnlyList<string?>? events, Dictionary<string, string> errors)
+    {
+        if (events is null) return [.. EventTypes.Subscribable];
+        var known = string.Join(", ", EventTypes.Subscribable);
+        if (events.Count == 0)
+        {
+            errors["events"] = $"events must name at least one event type ({known}), or be left out for all of them";
+            return [];
+        }
+        var unknown = events.Where(e => e is null || !EventTypes.Subscribable.Contains(e)).ToList();
+        if (unknown.Count > 0)
+        {
+            // webhook.test is delivered whenever its owner asks, so subscribing to it means nothing.
+            errors["events"] = $"events contains unknown or unsubscribable types ({string.Join(", ", unknown.Select(e => e ?? "null"))}); known: {known}";
+            return [];
+        }
+        return events.Distinct(StringComparer.Ordinal).ToList()!;
+    }
+
+    private static List<string> ValidateRoutes(IReadOnlyList<string?>? routes, Dictionary<string, string> errors)
+    {
+        if (routes is null) return [];
+        if (routes.Count > MaxRoutes)
+        {
+            errors["routes"] = $"routes must have at most {MaxRoutes} entries";
+            return [];
+        }
+        var clean = new List<string>(routes.Count);
+        foreach (var route in routes)
+        {
+            var trimmed = route?.Trim();
+            if (string.IsNullOrEmpty(trimmed))
+            {
+                errors["routes"] = "routes must not contain empty entries";
+                return [];
+            }
+            if (trimmed.Length > MaxRouteLength)
+            {
+                errors["routes"] = $"each route must be at most {MaxRouteLength} characters";
+                return [];
+            }
+            // Webhook.Wants compares routes ignoring case, so "A" and "a" are one route.
+            if (!clean.Contains(trimmed, StringComparer.OrdinalIgnoreCase)) clean.Add(trimmed);
+        }
+        return clean;
+    }
+
+    private DateTime Now() => time.GetUtcNow().UtcDateTime;
+}

@@ -1,0 +1,131 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using WebhookHub.Core.Webhooks;
+using WebhookHub.Web.Api;
+
+namespace WebhookHub.Web.Features.Webhooks;
+
+/// <summary>Webhook management (DESIGN.md §7). Test sends and delivery history live in their own endpoint group.</summary>
+public static class WebhooksApi
+{
+    /// <summary>A webhook as lists and reads show it: never with its secret.</summary>
+    public record WebhookResponse(
+        Guid Id, string UserId, string Name, string Url, IReadOnlyList<string> Events, IReadOnlyList<string> Routes,
+        bool IsActive, string? DisabledReason, DateTime CreatedAt, DateTime UpdatedAt, DateTime? PreviousSecretExpiresAt)
+    {
+        public static WebhookResponse From(Webhook w) => new(
+            w.Id, w.UserId, w.Name, w.Url, w.Events, w.Routes, w.IsActive, w.DisabledReason, Utc(w.CreatedAt), Utc(w.UpdatedAt),
+            w.PreviousSecretExpiresAt is { } expiry ? Utc(expiry) : null);
+
+        // SQLite hands dates back without a kind; every date we store is UTC, and clients should see the "Z".
+        private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+    }
+
+    /// <summary>The only responses that carry the secret: create, rotate and reveal.</summary>
+    public sealed record WebhookWithSecretResponse : WebhookResponse
+    {
+        public WebhookWithSecretResponse(WebhookResponse webhook, string secret) : base(webhook) => Secret = secret;
+
+        public string Secret { get; }
+
+        // Records print every member; keep the secret out of any log line or exception message.
+        protected override bool PrintMembers(System.Text.StringBuilder builder)
+        {
+            base.PrintMembers(builder);
+            builder.Append(", Secret = ***");
+            return true;
+        }
+    }
+
+    public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/webhooks").WithTags("Webhooks")
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+
+        group.MapGet("/", ListWebhooks);
+        group.MapPost("/", CreateWebhook).ProducesValidationProblem();
+        group.MapGet("/{id:guid}", GetWebhook).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPut("/{id:guid}", UpdateWebhook).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id:guid}", DeleteWebhook)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:guid}/rotate-secret", RotateSecret)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        // POST, not GET: a secret read must be a deliberate act. Browsers, proxies and link previews
+        // never prefetch or cache a POST, and it stays out of access logs' query strings and history.
+        group.MapPost("/{id:guid}/reveal-secret", RevealSecret)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    public static async Task<Ok<List<WebhookResponse>>> ListWebhooks(ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        TypedResults.Ok((await webhooks.ListAsync(user.AsWebhookCaller(), ct)).Select(WebhookResponse.From).ToList());
+
+    public static async Task<Results<Ok<WebhookResponse>, NotFound>> GetWebhook(
+        Guid id, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        await webhooks.GetAsync(user.AsWebhookCaller(), id, ct: ct) is { } webhook
+            ? TypedResults.Ok(WebhookResponse.From(webhook))
+            : TypedResults.NotFound();
+
+    public static async Task<Results<Created<WebhookWithSecretResponse>, ValidationProblem>> CreateWebhook(
+        WebhookInput request, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        await webhooks.CreateAsync(user.AsWebhookCaller(), request, ct) switch
+        {
+            WebhookOutcome.Done done => TypedResults.Created($"/api/webhooks/{done.Webhook.Id}", WithSecret(done)),
+            WebhookOutcome.Invalid invalid => Problem(invalid),
+            var other => throw Unexpected(other),
+        };
+
+    public static async Task<Results<Ok<WebhookResponse>, ValidationProblem, NotFound, ForbidHttpResult>> UpdateWebhook(
+        Guid id, WebhookInput request, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        await webhooks.UpdateAsync(user.AsWebhookCaller(), id, request, ct) switch
+        {
+            WebhookOutcome.Done done => TypedResults.Ok(WebhookResponse.From(done.Webhook)),
+            WebhookOutcome.Invalid invalid => Problem(invalid),
+            WebhookOutcome.NotFound => TypedResults.NotFound(),
+            WebhookOutcome.Forbidden => TypedResults.Forbid(),
+            var other => throw Unexpected(other),
+        };
+
+    public static async Task<Results<NoContent, NotFound, ForbidHttpResult>> DeleteWebhook(
+        Guid id, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        await webhooks.DeleteAsync(user.AsWebhookCaller(), id, ct) switch
+        {
+            WebhookOutcome.Done => TypedResults.NoContent(),
+            WebhookOutcome.NotFound => TypedResults.NotFound(),
+            WebhookOutcome.Forbidden => TypedResults.Forbid(),
+            var other => throw Unexpected(other),
+        };
+
+    public static async Task<Results<Ok<WebhookWithSecretResponse>, NotFound, ForbidHttpResult>> RotateSecret(
+        Guid id, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        SecretResult(await webhooks.RotateSecretAsync(user.AsWebhookCaller(), id, ct));
+
+    public static async Task<Results<Ok<WebhookWithSecretResponse>, NotFound, ForbidHttpResult>> RevealSecret(
+        Guid id, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        SecretResult(await webhooks.RevealSecretAsync(user.AsWebhookCaller(), id, ct));
+
+    private static Results<Ok<WebhookWithSecretResponse>, NotFound, ForbidHttpResult> SecretResult(WebhookOutcome outcome) =>
+        outcome switch
+        {
+            WebhookOutcome.Done done => TypedResults.Ok(WithSecret(done)),
+            WebhookOutcome.NotFound => TypedResults.NotFound(),
+            WebhookOutcome.Forbidden => TypedResults.Forbid(),
+            var other => throw Unexpected(other),
+        };
+
+    private static WebhookWithSecretResponse WithSecret(WebhookOutcome.Done done) =>
+        new(WebhookResponse.From(done.Webhook), done.Secret ?? throw new InvalidOperationException("This outcome carries no secret."));
+
+    private static ValidationProblem Problem(WebhookOutcome.Invalid invalid)
+    {
+        var errors = new FieldErrors();
+        foreach (var (field, message) in invalid.Errors) errors.Add(field, message);
+        return errors.ToProblem();
+    }
+
+    private static InvalidOperationException Unexpected(WebhookOutcome outcome) =>
+        new($"Unexpected outcome {outcome.GetType().Name} for this endpoint.");
+
+    private static WebhookCaller AsWebhookCaller(this ClaimsPrincipal user) => new(user.Id(), user.IsAdmin(), user.SeesEverything());
+}
