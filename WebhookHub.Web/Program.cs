@@ -7,7 +7,11 @@ using WebhookHub.Web.Auth;
 using WebhookHub.Web.Components;
 using WebhookHub.Web.Features.Account;
 using WebhookHub.Web.Features.ApiKeys;
+using WebhookHub.Web.Features.DeadLetters;
+using WebhookHub.Web.Features.Deliveries;
 using WebhookHub.Web.Features.Health;
+using WebhookHub.Web.Features.Monitoring;
+using WebhookHub.Web.Features.PolicyChanges;
 using WebhookHub.Web.Features.Users;
 using WebhookHub.Web.Hosting;
 
@@ -48,6 +52,10 @@ app.MapHangfireSetup();
 app.MapAccountEndpoints();
 app.MapUsersApi();
 app.MapApiKeysApi();
+app.MapPolicyChangesApi();
+app.MapDeliveriesApi();
+app.MapDeadLettersApi();
+app.MapMonitoringApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();
