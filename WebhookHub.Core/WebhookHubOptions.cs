@@ -12,6 +12,12 @@ public sealed class WebhookHubOptions
 
     public BootstrapOptions Bootstrap { get; set; } = new();
 
+    /// <summary>
+    /// The address receivers use to reach this app (e.g. <c>https://hub.example.com</c>); makes a cut
+    /// diff's <c>diffUrl</c> absolute. Background jobs have no request to learn it from.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
     /// <summary>What a relative <see cref="DataDirectory"/> is relative to: the folder of the settings file, else the working directory.</summary>
     public string? BasePath { get; set; }
 
@@ -33,6 +39,12 @@ public sealed class DeliveryOptions
     public int MaxRetryAfterSeconds { get; set; } = 300;
 
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>How many POSTs one fan-out has in flight at once; bounds sockets and memory per policy change.</summary>
+    public int MaxParallelSends { get; set; } = 64;
+
+    /// <summary>Open connections per receiver host; pooled and reused across deliveries.</summary>
+    public int MaxConnectionsPerServer { get; set; } = 256;
 
     /// <summary>How long a rotated-out secret keeps signing beside the new one.</summary>
     public int SecretRotationOverlapHours { get; set; } = 24;
