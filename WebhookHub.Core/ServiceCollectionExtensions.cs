@@ -47,6 +47,9 @@ public static class ServiceCollectionExtensions
         services.AddScoped<DeliveryJob>();
         services.AddScoped<DeadLetterService>();
         services.AddScoped<DeliveryStats>();
+        services.AddScoped<WebhookAutoDisabler>();
+        services.AddScoped<RetentionJob>();
+        services.AddScoped<DeliveryRecovery>();
         return services;
     }
 

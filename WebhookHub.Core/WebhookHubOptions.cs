@@ -12,6 +12,8 @@ public sealed class WebhookHubOptions
 
     public BootstrapOptions Bootstrap { get; set; } = new();
 
+    public RetentionOptions Retention { get; set; } = new();
+
     /// <summary>
     /// The address receivers use to reach this app (e.g. <c>https://hub.example.com</c>); makes a cut
     /// diff's <c>diffUrl</c> absolute. Background jobs have no request to learn it from.
@@ -48,6 +50,38 @@ public sealed class DeliveryOptions
 
     /// <summary>How long a rotated-out secret keeps signing beside the new one.</summary>
     public int SecretRotationOverlapHours { get; set; } = 24;
+
+    public AutoDisableOptions AutoDisable { get; set; } = new();
+}
+
+/// <summary>
+/// <c>WebhookHub:Delivery:AutoDisable</c>: when a webhook that keeps failing is switched off. Both
+/// conditions must hold, so that a burst of changes during a short outage (a receiver's deploy) does
+/// not disable it, and neither does one failure a day for a week. A 410 Gone disables at once.
+/// </summary>
+public sealed class AutoDisableOptions
+{
+    /// <summary>Dead-lettered deliveries in a row, with no success between them; 0 turns the rule off.</summary>
+    public int ConsecutiveDeadLetters { get; set; } = 10;
+
+    /// <summary>How long the run of failures must have lasted, from the first one's creation to the latest.</summary>
+    public int MinimumMinutes { get; set; } = 60;
+
+    /// <summary>A receiver answering 410 Gone says the endpoint is gone for good.</summary>
+    public bool OnGone { get; set; } = true;
+}
+
+/// <summary><c>WebhookHub:Retention</c>: how long delivery history is kept.</summary>
+public sealed class RetentionOptions
+{
+    /// <summary>Attempt rows, finished deliveries and their events older than this are purged; 0 keeps everything.</summary>
+    public int Days { get; set; } = 30;
+
+    /// <summary>Rows per delete; each batch is its own short transaction, so deliveries never wait long for the write lock.</summary>
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>When the purge runs (cron, UTC); hourly keeps each run small.</summary>
+    public string Cron { get; set; } = "17 * * * *";
 }
 
 public sealed class BootstrapOptions

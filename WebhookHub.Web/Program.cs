@@ -36,6 +36,7 @@ builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 
 var app = builder.Build();
 await app.Services.InitializeWebhookHubAsync();
+await app.Services.PrepareBackgroundWorkAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();

@@ -26,6 +26,7 @@ public sealed partial class DeliveryJob(
     RetryPolicy retryPolicy,
     IBackgroundJobClient jobs,
     DeliveryNotifier notifier,
+    WebhookAutoDisabler autoDisabler,
     WebhookSecretProtector protector,
     IOptions<WebhookHubOptions> options,
     TimeProvider time,
@@ -250,6 +251,9 @@ public sealed partial class DeliveryJob(
             if (attempt.Status == AttemptStatus.Failed)
                 notifier.Publish(new DeliveryDeadLettered(attempt.WebhookId, attempt.DeliveryId, attempt.EventType, attempt.ErrorMessage, now));
         }
+        // Once per webhook and batch: the rule reads the webhook's latest deliveries, which this batch just saved.
+        foreach (var failed in attempts.Where(a => a.Status == AttemptStatus.Failed).GroupBy(a => a.WebhookId))
+            await autoDisabler.OnDeadLetteredAsync(failed.Key, failed.Any(a => a.StatusCode == 410) ? 410 : failed.Last().StatusCode, ct);
 
         if (followUps)
             await CreateFollowUpJobsAsync(batch.Select(s => s.Delivery).Where(d => d.Status != DeliveryStatus.Success).ToList(), ct);

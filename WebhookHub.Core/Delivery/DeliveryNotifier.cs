@@ -10,6 +10,9 @@ public sealed record AttemptRecorded(
 /// <summary>A delivery has no attempts left (or got a final answer) and waits in the dead-letter queue.</summary>
 public sealed record DeliveryDeadLettered(Guid WebhookId, Guid DeliveryId, string EventType, string? Reason, DateTime At);
 
+/// <summary>A webhook was switched off by the auto-disable rule or a 410 Gone; <paramref name="Reason"/> is what the API shows.</summary>
+public sealed record WebhookDisabled(Guid WebhookId, string Reason, DateTime At);
+
 /// <summary>
 /// In-process feed of delivery events (the eShop "refresh on status change" pattern): the pipeline
 /// publishes after it has saved, Blazor components and the SignalR relay subscribe. A subscriber that
@@ -19,10 +22,13 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
 {
     public event Action<AttemptRecorded>? AttemptRecorded;
     public event Action<DeliveryDeadLettered>? DeadLettered;
+    public event Action<WebhookDisabled>? WebhookDisabled;
 
     public void Publish(AttemptRecorded e) => Raise(AttemptRecorded, e);
 
     public void Publish(DeliveryDeadLettered e) => Raise(DeadLettered, e);
+
+    public void Publish(WebhookDisabled e) => Raise(WebhookDisabled, e);
 
     private void Raise<T>(Action<T>? handlers, T e)
     {

@@ -39,6 +39,9 @@ public abstract record WebhookOutcome
     /// <summary>The caller can see the webhook (an Operator) but may not change it or read its secret.</summary>
     public sealed record Forbidden : WebhookOutcome;
 
+    /// <summary>The webhook is switched on again; <paramref name="Requeued"/> of its dead letters were sent back to be delivered.</summary>
+    public sealed record Enabled(Webhook Webhook, int Requeued) : WebhookOutcome;
+
     /// <param name="Errors">Field name (as in the JSON body) → what is wrong with it.</param>
     public sealed record Invalid(IReadOnlyDictionary<string, string> Errors) : WebhookOutcome;
 }
@@ -50,6 +53,7 @@ public sealed class WebhookService(
     WebhookUrlValidator urlValidator,
     TimeProvider time,
     IOptions<WebhookHubOptions> options,
+    DeadLetterService deadLetters,
     ILogger<WebhookService> logger)
 {
     public const int MaxNameLength = 200;
@@ -108,6 +112,29 @@ public sealed class WebhookService(
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Webhook {WebhookId} updated by user {UserId}", webhook.Id, caller.UserId);
         return new WebhookOutcome.Done(webhook);
+    }
+
+    /// <summary>
+    /// Switches a webhook back on (clearing why it was disabled) and, when asked, retries every
+    /// delivery of it that was dead-lettered meanwhile, each with a fresh retry budget. Enabled before
+    /// the retries are queued, since a retry of a disabled webhook's delivery dead-letters it again.
+    /// Enabling a webhook that is already on only redelivers.
+    /// </summary>
+    public async Task<WebhookOutcome> EnableAsync(WebhookCaller caller, Guid id, bool redeliverFailed, CancellationToken ct = default)
+    {
+        var (webhook, denied) = await FindForChangeAsync(caller, id, ct);
+        if (webhook is null) return denied!;
+
+        if (!webhook.IsActive)
+        {
+            webhook.IsActive = true;
+            webhook.DisabledReason = null;
+            webhook.UpdatedAt = Now();
+            await db.SaveChangesAsync(ct);
+        }
+        var requeued = redeliverFailed ? (await deadLetters.RetryAsync(Visible(caller), null, id, ct)).Count : 0;
+        logger.LogInformation("Webhook {WebhookId} enabled by user {UserId}; {Requeued} dead letters requeued", webhook.Id, caller.UserId, requeued);
+        return new WebhookOutcome.Enabled(webhook, requeued);
     }
 
     /// <summary>

@@ -1,6 +1,8 @@
 using Hangfire;
 using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Options;
 using WebhookHub.Core;
+using WebhookHub.Core.Delivery;
 
 namespace WebhookHub.Web.Hosting;
 
@@ -43,6 +45,22 @@ public static class HangfireSetup
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireRole(Core.Identity.Roles.Admin));
         return services;
+    }
+
+    /// <summary>
+    /// Before the Hangfire server starts: hand back to Hangfire whatever a crash left owed (see
+    /// <see cref="DeliveryRecovery"/>), and register the recurring retention purge.
+    /// </summary>
+    public static async Task PrepareBackgroundWorkAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        var options = services.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var live = HangfireStorageFactory.ReadLiveJobs(Path.Combine(options.FullDataDirectory, "hangfire.db"));
+            await scope.ServiceProvider.GetRequiredService<DeliveryRecovery>().RunAsync(live, ct);
+        }
+        services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<RetentionJob>(
+            RetentionJob.RecurringJobId, j => j.PurgeAsync(CancellationToken.None), options.Retention.Cron);
     }
 
     public static void MapHangfireSetup(this IEndpointRouteBuilder app) =>

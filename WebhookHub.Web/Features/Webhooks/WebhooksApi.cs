@@ -37,6 +37,11 @@ public static class WebhooksApi
         }
     }
 
+    /// <summary>Body of <c>POST /api/webhooks/{id}/enable</c>; <see cref="RedeliverFailed"/> retries its dead letters.</summary>
+    public sealed record EnableRequest(bool RedeliverFailed = false);
+
+    public sealed record EnableResponse(WebhookResponse Webhook, int Requeued);
+
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/webhooks").WithTags("Webhooks")
@@ -55,8 +60,23 @@ public static class WebhooksApi
         // never prefetch or cache a POST, and it stays out of access logs' query strings and history.
         group.MapPost("/{id:guid}/reveal-secret", RevealSecret)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        // Re-enabling after an auto-disable is a deliberate act with its own answer: how many failed
+        // deliveries went back in the queue. PUT isActive=true also enables, without redelivery.
+        group.MapPost("/{id:guid}/enable", EnableWebhook)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
+
+    /// <summary>Switches the webhook on; with <c>{"redeliverFailed": true}</c> also retries every dead letter of it. The body may be left out.</summary>
+    public static async Task<Results<Ok<EnableResponse>, NotFound, ForbidHttpResult>> EnableWebhook(
+        Guid id, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct, EnableRequest? request = null) =>
+        await webhooks.EnableAsync(user.AsWebhookCaller(), id, request?.RedeliverFailed ?? false, ct) switch
+        {
+            WebhookOutcome.Enabled enabled => TypedResults.Ok(new EnableResponse(WebhookResponse.From(enabled.Webhook), enabled.Requeued)),
+            WebhookOutcome.NotFound => TypedResults.NotFound(),
+            WebhookOutcome.Forbidden => TypedResults.Forbid(),
+            var other => throw Unexpected(other),
+        };
 
     public static async Task<Ok<List<WebhookResponse>>> ListWebhooks(ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
         TypedResults.Ok((await webhooks.ListAsync(user.AsWebhookCaller(), ct)).Select(WebhookResponse.From).ToList());

@@ -1,0 +1,72 @@
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WebhookHub.Core.Persistence;
+
+namespace WebhookHub.Core.Delivery;
+
+/// <summary>How many rows one purge removed, per table.</summary>
+public sealed record RetentionResult(int Attempts, int Deliveries, int Events);
+
+/// <summary>
+/// The recurring purge of delivery history older than <see cref="RetentionOptions.Days"/>: attempt rows,
+/// finished deliveries, then events no delivery points at any more. Policy changes stay (a receiver's
+/// <c>diffUrl</c> points at them). SQLite has one writer, so each batch is its own short transaction:
+/// a delivery waiting to record its attempt waits for one batch at most, never for the whole purge.
+/// Unfinished deliveries (pending, retrying) are never purged, however old.
+/// </summary>
+public sealed partial class RetentionJob(
+    WebhookHubDbContext db, IOptions<WebhookHubOptions> options, TimeProvider time, ILogger<RetentionJob> log)
+{
+    public const string RecurringJobId = "retention";
+
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<RetentionResult> PurgeAsync(CancellationToken ct)
+    {
+        var retention = options.Value.Retention;
+        if (retention.Days <= 0) return new RetentionResult(0, 0, 0);
+        var cutoff = time.GetUtcNow().UtcDateTime.AddDays(-retention.Days);
+        var batch = Math.Max(1, retention.BatchSize);
+
+        var attempts = await DeleteInBatchesAsync(
+            () => db.Attempts.Where(a => a.CreatedAt < cutoff).OrderBy(a => a.CreatedAt).Select(a => a.Id).Take(batch),
+            ids => db.Attempts.Where(a => ids.Contains(a.Id)).ExecuteDeleteAsync(ct), ct);
+        var deliveries = await DeleteInBatchesAsync(
+            () => db.Deliveries
+                .Where(d => d.UpdatedAt < cutoff
+                    && (d.Status == DeliveryStatus.Success || d.Status == DeliveryStatus.Failed || d.Status == DeliveryStatus.Cancelled))
+                .OrderBy(d => d.UpdatedAt).Select(d => d.Id).Take(batch),
+            // The database cascades to attempt rows; any left are as old as their delivery.
+            ids => db.Deliveries.Where(d => ids.Contains(d.Id)).ExecuteDeleteAsync(ct), ct);
+        var events = await DeleteInBatchesAsync(
+            () => db.Events
+                .Where(e => e.CreatedAt < cutoff && !db.Deliveries.Any(d => d.EventId == e.Id))
+                .OrderBy(e => e.CreatedAt).Select(e => e.Id).Take(batch),
+            ids => db.Events.Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct), ct);
+
+        var result = new RetentionResult(attempts, deliveries, events);
+        LogPurged(retention.Days, cutoff, result.Attempts, result.Deliveries, result.Events);
+        return result;
+    }
+
+    /// <summary>Select a batch of keys, delete them, repeat until none is left; each delete commits on its own.</summary>
+    private static async Task<int> DeleteInBatchesAsync<TKey>(
+        Func<IQueryable<TKey>> nextBatch, Func<List<TKey>, Task<int>> delete, CancellationToken ct)
+    {
+        var total = 0;
+        while (true)
+        {
+            var ids = await nextBatch().ToListAsync(ct);
+            if (ids.Count == 0) return total;
+            total += await delete(ids);
+            // Let a waiting writer (a delivery recording its attempt) in between batches.
+            await Task.Yield();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Retention ({Days} days, before {Cutoff:o}) purged {Attempts} attempt rows, {Deliveries} deliveries and {Events} events")]
+    private partial void LogPurged(int days, DateTime cutoff, int attempts, int deliveries, int events);
+}
