@@ -26,10 +26,11 @@ public sealed class TestReceiver : IAsyncDisposable
 
     private TestReceiver(WebApplication app) => _app = app;
 
-    public static async Task<TestReceiver> StartAsync()
+    /// <param name="port">0 for any free port; a fixed one brings a receiver back where a stopped one was (an outage that ends).</param>
+    public static async Task<TestReceiver> StartAsync(int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var receiver = new TestReceiver(app);
@@ -39,6 +40,8 @@ public sealed class TestReceiver : IAsyncDisposable
     }
 
     public string BaseUrl => _app.Urls.First();
+
+    public int Port => new Uri(BaseUrl).Port;
 
     /// <summary>A URL on this receiver; the path lets one receiver stand in for several webhooks.</summary>
     public string Url(string path = "/hook") => BaseUrl + path;
