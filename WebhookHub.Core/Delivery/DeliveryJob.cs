@@ -114,11 +114,17 @@ public sealed partial class DeliveryJob(
             throw new DeliveryFailedException(reason);
         }
 
+        // Hangfire starts a scheduled job up to half a second early (whole-second schedule); a receiver's
+        // Retry-After and our schedule are minimums, so wait out the rest.
+        if (delivery.NextAttemptAt - Now is { } early && early > TimeSpan.Zero && early <= TimeSpan.FromSeconds(1))
+            await Task.Delay(early, time, ct);
+
         var evt = await db.Events.FindAsync([delivery.EventId], ct)
             ?? throw new InvalidOperationException($"Event {delivery.EventId} of delivery {delivery.Id} is missing.");
         var attempt = (await AttemptAsync(evt, [(delivery, webhook)], jobId, followUps: false, ct)).Single();
         if (attempt.Status == AttemptStatus.Retrying)
-            throw new RetryLaterException(delivery.NextAttemptAt!.Value - Now, attempt.ErrorMessage ?? "retryable failure");
+            throw new RetryLaterException(delivery.NextAttemptAt!.Value, delivery.NextAttemptAt.Value - delivery.LastAttemptAt!.Value,
+                attempt.ErrorMessage ?? "retryable failure");
         if (attempt.Status == AttemptStatus.Failed)
             throw new DeliveryFailedException($"Dead-lettered after attempt {attempt.AttemptNumber}: {attempt.ErrorMessage}");
     }
@@ -269,9 +275,10 @@ public sealed partial class DeliveryJob(
         {
             var id = delivery.Id;
             var job = Job.FromExpression<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
+            var next = delivery.NextAttemptAt ?? now;
             delivery.HangfireJobId = delivery.Status == DeliveryStatus.Retrying
-                ? jobs.Create(job, new ScheduledState((delivery.NextAttemptAt ?? now) - now)
-                    { Reason = $"Retry in {((delivery.NextAttemptAt ?? now) - now).TotalSeconds:0.###} s: {delivery.LastError}" })
+                ? jobs.Create(job, new ScheduledState(RetryOnScheduleAttribute.HangfireTime(next))
+                    { Reason = $"Retry in {(next - (delivery.LastAttemptAt ?? now)).TotalSeconds:0.###} s: {delivery.LastError}" })
                 : jobs.Create(job, new FailedState(new DeliveryFailedException($"Dead-lettered after attempt {delivery.AttemptCount}: {delivery.LastError}"))
                     { Reason = "Dead-lettered: " + delivery.LastError });
         }
