@@ -41,6 +41,26 @@ public static class BenchMain
             for (var i = 0; i < 20; i++) await Report(api, "bench-warmup");
             await receiver.WaitForCountAsync(20, TimeSpan.FromSeconds(60));
 
+            // (0) Where an ingest's time goes, on an idle app: the whole POST, an authenticated GET, a bare Hangfire enqueue.
+            var post = new List<double>();
+            var get = new List<double>();
+            var enqueue = new List<double>();
+            var hangfire = hub.Services.GetRequiredService<IBackgroundJobClient>();
+            for (var i = 0; i < 20; i++)
+            {
+                var t = Stopwatch.GetTimestamp();
+                await Report(api, "bench-nobody");
+                post.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                t = Stopwatch.GetTimestamp();
+                (await api.GetAsync("/api/policy-changes?pageSize=1")).EnsureSuccessStatusCode();
+                get.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                t = Stopwatch.GetTimestamp();
+                hangfire.Schedule(() => NaiveJob.Nothing(), TimeSpan.FromDays(1));
+                enqueue.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+            Console.WriteLine($"[0] idle, median of 20: POST /api/policy-changes {Median(post):0.0} ms, authenticated GET {Median(get):0.0} ms, " +
+                              $"bare Hangfire job creation {Median(enqueue):0.0} ms   [load {Load()}]");
+
             // (1) Fan-out: every change goes to all 100 webhooks.
             receiver.Reset();
             var total = fanoutWebhooks * fanoutChanges;
@@ -107,16 +127,19 @@ public static class BenchMain
             // Baseline B: one Hangfire job per delivery, Hangfire's default options (SQLite storage, default server).
             receiver.Reset();
             loadBefore = Load();
+            // The app's host (and its logger factory, which Hangfire logged through) is gone.
+            Hangfire.Logging.LogProvider.SetCurrentLogProvider(null);
             var storage = new SQLiteStorage(Path.Combine(root, "naive-hangfire.db"), new SQLiteStorageOptions());
             var jobs = new BackgroundJobClient(storage);
-            using (var server = new BackgroundJobServer(new BackgroundJobServerOptions(), storage))
+            // Default options except the activator: the app's DI activator went with its host, and these jobs are static.
+            using (var server = new BackgroundJobServer(new BackgroundJobServerOptions { Activator = new JobActivator() }, storage))
             {
                 var naiveUrl = receiver.Url("/naive");
                 var payload = SampleBody();
                 var naiveStarted = Stopwatch.GetTimestamp();
                 for (var i = 0; i < naiveCount; i++)
                     jobs.Enqueue(() => NaiveJob.Deliver(naiveUrl, payload, secret));
-                await receiver.WaitForCountAsync(naiveCount, TimeSpan.FromMinutes(10));
+                await receiver.WaitForCountAsync(naiveCount, TimeSpan.FromMinutes(4));
                 var naiveElapsed = Stopwatch.GetElapsedTime(naiveStarted, receiver.LastReceiptTicks);
                 var naivePerSecond = naiveCount / naiveElapsed.TotalSeconds;
                 Console.WriteLine($"[5] baseline naive: {naiveCount} deliveries as one Hangfire job each, default options " +
@@ -150,6 +173,8 @@ public static class BenchMain
     private static string SampleBody() =>
         "{\"id\":\"evt_plain\",\"type\":\"policy_change.detected\",\"timestamp\":\"2026-11-29T07:00:00Z\",\"data\":{\"policyChangeId\":\"00000000-0000-0000-0000-000000000000\",\"route\":\"bench\",\"source\":\"https://bench.example/\",\"detectedAt\":\"2026-11-29T07:00:00Z\",\"diff\":\"--- a/fees\\n+++ b/fees\\n-Application fee: £490\\n+Application fee: £524\\n\",\"summary\":\"Fee rises\"}}";
 
+    private static double Median(List<double> values) => Pct(values.Order().ToArray(), 0.5);
+
     private static double Pct(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     private static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
@@ -167,6 +192,8 @@ public static class BenchMain
 public static class NaiveJob
 {
     private static readonly HttpClient Client = new();
+
+    public static void Nothing() { }
 
     public static async Task Deliver(string url, string payload, string secret)
     {

@@ -52,6 +52,9 @@ public sealed class DeliveryOptions
     /// <summary>How many POSTs one fan-out has in flight at once; bounds sockets and memory per policy change.</summary>
     public int MaxParallelSends { get; set; } = 64;
 
+    /// <summary>How many policy changes fan out at once in-process.</summary>
+    public int FanoutConcurrency { get; set; } = 8;
+
     /// <summary>Open connections per receiver host; pooled and reused across deliveries.</summary>
     public int MaxConnectionsPerServer { get; set; } = 256;
 
