@@ -80,6 +80,7 @@ public static class BenchMain
             loadBefore = Load();
             var count = steadyRate * steadySeconds;
             var sentAt = new long[count];
+            var answeredAt = new long[count];
             var ids = new Guid[count];
             var clock = Stopwatch.StartNew();
             var posts = new List<Task>(count);
@@ -92,6 +93,7 @@ public static class BenchMain
                 {
                     sentAt[n] = Stopwatch.GetTimestamp();
                     ids[n] = await Report(api, "bench-steady");
+                    answeredAt[n] = Stopwatch.GetTimestamp();
                 }));
             }
             await Task.WhenAll(posts);
@@ -101,6 +103,8 @@ public static class BenchMain
                 .Order().ToArray();
             Console.WriteLine($"[2] steady: {steadyRate} changes/s for {steadySeconds} s ({count} changes) to 1 webhook, ingest-to-receipt: " +
                               $"p50 {Pct(latencies, 0.50):0} ms, p95 {Pct(latencies, 0.95):0} ms, p99 {Pct(latencies, 0.99):0} ms, max {latencies[^1]:0} ms   [load {loadBefore}]");
+            var answers = Enumerable.Range(0, count).Select(i => Stopwatch.GetElapsedTime(sentAt[i], answeredAt[i]).TotalMilliseconds).Order().ToArray();
+            Console.WriteLine($"    of which the 202 answer to POST /api/policy-changes: p50 {Pct(answers, 0.50):0} ms, p99 {Pct(answers, 0.99):0} ms");
         }
         Console.WriteLine($"[3] peak RSS (VmHWM) of the bench process after [1] and [2] (app, Hangfire, receiver, client): {PeakRssMb():0} MB");
 
