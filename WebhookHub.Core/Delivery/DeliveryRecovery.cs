@@ -5,58 +5,54 @@ using WebhookHub.Core.Persistence;
 
 namespace WebhookHub.Core.Delivery;
 
-/// <summary>What the startup sweep found owed and handed back to Hangfire.</summary>
+/// <summary>What the startup sweep found owed and handed back: changes to fan out, deliveries given a retry job.</summary>
 public sealed record RecoveryResult(int FanOuts, int Deliveries);
 
 /// <summary>
-/// The Hangfire jobs that will run without anyone's help (enqueued, scheduled, processing), as read from
-/// the job storage: their ids, and the policy changes whose fan-out is among them.
+/// The startup sweep for work a crash left owed. Fan-outs run in-process (<see cref="FanoutDispatcher"/>),
+/// so after a crash nothing is running them: every change not yet fanned out, and every change with first
+/// attempts still pending, is fanned out again at once — <see cref="DeliveryJob.FanOutOwed"/> would also
+/// find them, but only after they are a minute old and on its next minutely run. And app.db and
+/// hangfire.db are separate files with no shared transaction, so a <c>retrying</c> delivery may name a
+/// retry job hangfire.db never stored, or none: it gets a new one. Run before the Hangfire server and the
+/// dispatcher start, so nothing changes under it; jobs the dead process was running are already back in
+/// Hangfire's queue (HangfireStorageFactory) and are left alone, so nothing healthy runs twice.
+/// Idempotent: a fan-out finds its event, and (EventId, WebhookId) is unique.
 /// </summary>
-public sealed record LiveJobs(IReadOnlySet<string> JobIds, IReadOnlySet<Guid> FanOutChangeIds);
-
-/// <summary>
-/// The startup sweep for work that app.db says is owed but hangfire.db has no job for. The two are
-/// separate SQLite files, so no transaction spans them: a crash after a policy change is saved but
-/// before its fan-out job is enqueued, or after an attempt is recorded but before its retry job is
-/// created, leaves a debt only app.db knows about. Run before the Hangfire server starts, so the job
-/// list it is given cannot change under it; jobs the dead process was running are already back in the
-/// queue (HangfireStorageFactory) and are left to run, so nothing healthy runs twice. Re-enqueueing
-/// is idempotent: a fan-out finds its event, and (EventId, WebhookId) is unique.
-/// </summary>
-public sealed partial class DeliveryRecovery(WebhookHubDbContext db, IBackgroundJobClient jobs, ILogger<DeliveryRecovery> log)
+public sealed partial class DeliveryRecovery(
+    WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, IBackgroundJobClient jobs, ILogger<DeliveryRecovery> log)
 {
-    public async Task<RecoveryResult> RunAsync(LiveJobs live, CancellationToken ct)
+    /// <param name="liveJobIds">Hangfire jobs that will run on their own (enqueued, scheduled, processing).</param>
+    public async Task<RecoveryResult> RunAsync(IReadOnlySet<string> liveJobIds, CancellationToken ct)
     {
-        var fanOutsRunning = live.FanOutChangeIds.ToHashSet();
-        var owedChanges = await db.PolicyChanges.Where(p => p.FannedOutAt == null).Select(p => p.Id).ToListAsync(ct);
-        var fanOuts = 0;
-        foreach (var changeId in owedChanges.Where(id => !fanOutsRunning.Contains(id)))
-        {
-            jobs.Enqueue<DeliveryJob>(j => j.FanOut(changeId, null, CancellationToken.None));
-            fanOutsRunning.Add(changeId);
-            fanOuts++;
-        }
-
         var unfinished = await db.Deliveries
             .Where(d => d.Status == DeliveryStatus.Pending || d.Status == DeliveryStatus.Retrying)
             .ToListAsync(ct);
+        var changes = await db.PolicyChanges.Where(p => p.FannedOutAt == null).Select(p => p.Id).ToListAsync(ct);
+        changes = changes
+            .Concat(unfinished.Where(d => d.Status == DeliveryStatus.Pending && d.PolicyChangeId is not null).Select(d => d.PolicyChangeId!.Value))
+            .Distinct()
+            .ToList();
+
+        // Retries whose job is gone, and test events (no fan-out to redo them) left before their first attempt.
         var orphans = unfinished
-            .Where(d => d.HangfireJobId is null || !live.JobIds.Contains(d.HangfireJobId))
-            // A pending delivery whose fan-out runs again gets its first attempt there.
-            .Where(d => !(d.Status == DeliveryStatus.Pending && d.PolicyChangeId is { } change && fanOutsRunning.Contains(change)))
+            .Where(d => d.Status == DeliveryStatus.Retrying || d.PolicyChangeId is null)
+            .Where(d => d.HangfireJobId is null || !liveJobIds.Contains(d.HangfireJobId))
             .ToList();
         foreach (var delivery in orphans)
         {
             var id = delivery.Id;
             delivery.HangfireJobId = jobs.Enqueue<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
         }
-        await db.SaveChangesAsync(ct);
+        // Saved before the fan-outs run, so a fan-out's own repair of job-less retries does not make a second job.
+        await writes.SaveChangesAsync(db, ct);
+        foreach (var change in changes) dispatcher.Dispatch(change);
 
-        if (fanOuts > 0 || orphans.Count > 0) LogRecovered(fanOuts, orphans.Count);
-        return new RecoveryResult(fanOuts, orphans.Count);
+        if (changes.Count > 0 || orphans.Count > 0) LogRecovered(changes.Count, orphans.Count);
+        return new RecoveryResult(changes.Count, orphans.Count);
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Recovered work a previous run left without a job: {FanOuts} fan-outs and {Deliveries} deliveries enqueued again")]
+        Message = "Recovered work a previous run left owed: {FanOuts} policy changes fanned out again, {Deliveries} deliveries given a new retry job")]
     private partial void LogRecovered(int fanOuts, int deliveries);
 }

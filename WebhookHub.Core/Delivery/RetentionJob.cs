@@ -12,12 +12,13 @@ public sealed record RetentionResult(int Attempts, int Deliveries, int Events);
 /// <summary>
 /// The recurring purge of delivery history older than <see cref="RetentionOptions.Days"/>: attempt rows,
 /// finished deliveries, then events no delivery points at any more. Policy changes stay (a receiver's
-/// <c>diffUrl</c> points at them). SQLite has one writer, so each batch is its own short transaction:
-/// a delivery waiting to record its attempt waits for one batch at most, never for the whole purge.
+/// <c>diffUrl</c> points at them). SQLite has one writer, so each batch is its own short transaction,
+/// queued at the pipeline's write gate like any other write: a delivery waiting to record its attempt
+/// waits for one batch at most, never for the whole purge.
 /// Unfinished deliveries (pending, retrying) are never purged, however old.
 /// </summary>
 public sealed partial class RetentionJob(
-    WebhookHubDbContext db, IOptions<WebhookHubOptions> options, TimeProvider time, ILogger<RetentionJob> log)
+    WebhookHubDbContext db, SqliteWriteGate writes, IOptions<WebhookHubOptions> options, TimeProvider time, ILogger<RetentionJob> log)
 {
     public const string RecurringJobId = "retention";
 
@@ -32,19 +33,19 @@ public sealed partial class RetentionJob(
 
         var attempts = await DeleteInBatchesAsync(
             () => db.Attempts.Where(a => a.CreatedAt < cutoff).OrderBy(a => a.CreatedAt).Select(a => a.Id).Take(batch),
-            ids => db.Attempts.Where(a => ids.Contains(a.Id)).ExecuteDeleteAsync(ct), ct);
+            ids => writes.RunAsync(() => db.Attempts.Where(a => ids.Contains(a.Id)).ExecuteDeleteAsync(ct), ct), ct);
         var deliveries = await DeleteInBatchesAsync(
             () => db.Deliveries
                 .Where(d => d.UpdatedAt < cutoff
                     && (d.Status == DeliveryStatus.Success || d.Status == DeliveryStatus.Failed || d.Status == DeliveryStatus.Cancelled))
                 .OrderBy(d => d.UpdatedAt).Select(d => d.Id).Take(batch),
             // The database cascades to attempt rows; any left are as old as their delivery.
-            ids => db.Deliveries.Where(d => ids.Contains(d.Id)).ExecuteDeleteAsync(ct), ct);
+            ids => writes.RunAsync(() => db.Deliveries.Where(d => ids.Contains(d.Id)).ExecuteDeleteAsync(ct), ct), ct);
         var events = await DeleteInBatchesAsync(
             () => db.Events
                 .Where(e => e.CreatedAt < cutoff && !db.Deliveries.Any(d => d.EventId == e.Id))
                 .OrderBy(e => e.CreatedAt).Select(e => e.Id).Take(batch),
-            ids => db.Events.Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct), ct);
+            ids => writes.RunAsync(() => db.Events.Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct), ct), ct);
 
         var result = new RetentionResult(attempts, deliveries, events);
         LogPurged(retention.Days, cutoff, result.Attempts, result.Deliveries, result.Events);
@@ -61,8 +62,6 @@ public sealed partial class RetentionJob(
             var ids = await nextBatch().ToListAsync(ct);
             if (ids.Count == 0) return total;
             total += await delete(ids);
-            // Let a waiting writer (a delivery recording its attempt) in between batches.
-            await Task.Yield();
         }
     }
 

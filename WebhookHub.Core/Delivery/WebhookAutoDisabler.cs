@@ -13,7 +13,7 @@ namespace WebhookHub.Core.Delivery;
 /// redelivery brings them back.
 /// </summary>
 public sealed partial class WebhookAutoDisabler(
-    WebhookHubDbContext db, DeliveryNotifier notifier, IOptions<WebhookHubOptions> options, TimeProvider time,
+    WebhookHubDbContext db, SqliteWriteGate writes, DeliveryNotifier notifier, IOptions<WebhookHubOptions> options, TimeProvider time,
     ILogger<WebhookAutoDisabler> log)
 {
     private AutoDisableOptions Rule => options.Value.Delivery.AutoDisable;
@@ -49,13 +49,14 @@ public sealed partial class WebhookAutoDisabler(
     {
         var now = time.GetUtcNow().UtcDateTime;
         // A conditional update, not a tracked change: concurrent fan-outs may reach this for one webhook at
-        // once, and only the one that switches it off tells the feed.
-        var changed = await db.Webhooks
+        // once, and only the one that switches it off tells the feed. Called after the attempt rows are
+        // saved, so the write gate is free.
+        var changed = await writes.RunAsync(() => db.Webhooks
             .Where(w => w.Id == webhookId && w.IsActive && w.DeletedAt == null)
             .ExecuteUpdateAsync(u => u
                 .SetProperty(w => w.IsActive, false)
                 .SetProperty(w => w.DisabledReason, reason)
-                .SetProperty(w => w.UpdatedAt, now), ct);
+                .SetProperty(w => w.UpdatedAt, now), ct), ct);
         if (changed == 0) return;
         LogDisabled(webhookId, reason);
         notifier.Publish(new WebhookDisabled(webhookId, reason, now));

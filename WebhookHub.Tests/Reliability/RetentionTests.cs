@@ -73,7 +73,7 @@ public sealed class RetentionTests(ITestOutputHelper output)
         for (var i = 0; i < deliveries; i++)
         {
             var evt = new WebhookEvent { Id = $"evt_{tag}_{i}", Type = EventTypes.PolicyChangeDetected, Payload = "{}", CreatedAt = at };
-            var delivery = new Delivery
+            var delivery = new WebhookHub.Core.Delivery.Delivery
             {
                 Id = Guid.CreateVersion7(), WebhookId = webhookId, EventId = evt.Id, EventType = evt.Type, Status = status,
                 AttemptCount = attemptsEach, CreatedAt = at, UpdatedAt = at, LastAttemptAt = at,

@@ -56,7 +56,7 @@ public static class HangfireSetup
         var options = services.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
         await using (var scope = services.CreateAsyncScope())
         {
-            var live = HangfireStorageFactory.ReadLiveJobs(Path.Combine(options.FullDataDirectory, "hangfire.db"));
+            var live = HangfireStorageFactory.ReadLiveJobIds(Path.Combine(options.FullDataDirectory, "hangfire.db"));
             await scope.ServiceProvider.GetRequiredService<DeliveryRecovery>().RunAsync(live, ct);
         }
         services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<RetentionJob>(
