@@ -57,7 +57,8 @@ public sealed class AppProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => app.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await app.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+        // Generous: on a loaded 2-core machine a cold start has taken close to a minute.
+        await app.WaitHealthyAsync(TimeSpan.FromSeconds(180));
         return app;
     }
 

@@ -69,7 +69,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task Killed_during_a_fan_out_to_many_webhooks_every_event_arrives_after_restart()
     {
-        const int webhooks = 200, changes = 6;
+        const int webhooks = 200, changes = 10;
         var paths = Enumerable.Range(0, webhooks).Select(i => $"/fan-{i}").ToList();
         var changeIds = new List<Guid>();
 
