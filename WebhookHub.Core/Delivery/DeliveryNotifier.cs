@@ -10,6 +10,9 @@ public sealed record AttemptRecorded(
 /// <summary>A delivery has no attempts left (or got a final answer) and waits in the dead-letter queue.</summary>
 public sealed record DeliveryDeadLettered(Guid WebhookId, Guid DeliveryId, string EventType, string? Reason, DateTime At);
 
+/// <summary>A webhook was switched off or on, or deleted (then <paramref name="IsActive"/> is false and <paramref name="Deleted"/> true).</summary>
+public sealed record WebhookStateChanged(Guid WebhookId, string OwnerId, bool IsActive, bool Deleted, string? Reason, DateTime At);
+
 /// <summary>
 /// In-process feed of delivery events (the eShop "refresh on status change" pattern): the pipeline
 /// publishes after it has saved, Blazor components and the SignalR relay subscribe. A subscriber that
@@ -19,10 +22,13 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
 {
     public event Action<AttemptRecorded>? AttemptRecorded;
     public event Action<DeliveryDeadLettered>? DeadLettered;
+    public event Action<WebhookStateChanged>? WebhookChanged;
 
     public void Publish(AttemptRecorded e) => Raise(AttemptRecorded, e);
 
     public void Publish(DeliveryDeadLettered e) => Raise(DeadLettered, e);
+
+    public void Publish(WebhookStateChanged e) => Raise(WebhookChanged, e);
 
     private void Raise<T>(Action<T>? handlers, T e)
     {

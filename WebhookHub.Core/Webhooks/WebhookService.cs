@@ -50,6 +50,7 @@ public sealed class WebhookService(
     WebhookUrlValidator urlValidator,
     TimeProvider time,
     IOptions<WebhookHubOptions> options,
+    DeliveryNotifier notifier,
     ILogger<WebhookService> logger)
 {
     public const int MaxNameLength = 200;
@@ -103,10 +104,13 @@ public sealed class WebhookService(
         webhook.Routes = clean.Routes;
         // Switching a webhook back on is the person's answer to whatever disabled it.
         if (clean.IsActive && !webhook.IsActive) webhook.DisabledReason = null;
+        var switched = webhook.IsActive != clean.IsActive;
         webhook.IsActive = clean.IsActive;
         webhook.UpdatedAt = Now();
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Webhook {WebhookId} updated by user {UserId}", webhook.Id, caller.UserId);
+        if (switched)
+            notifier.Publish(new WebhookStateChanged(webhook.Id, webhook.UserId, webhook.IsActive, false, webhook.DisabledReason, webhook.UpdatedAt));
         return new WebhookOutcome.Done(webhook);
     }
 
@@ -137,6 +141,7 @@ public sealed class WebhookService(
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Webhook {WebhookId} deleted by user {UserId}; {Cancelled} unfinished deliveries cancelled",
             webhook.Id, caller.UserId, unfinished.Count);
+        notifier.Publish(new WebhookStateChanged(webhook.Id, webhook.UserId, false, true, "The webhook was deleted.", now));
         return new WebhookOutcome.Done(webhook);
     }
 

@@ -12,7 +12,7 @@ public static class AuthSetup
 
     /// <summary>
     /// Identity users and roles with a sign-in cookie for the UI, and API keys for scripts. A request
-    /// with <c>Authorization: Bearer</c> is judged by its key; any other by its cookie. Everything needs
+    /// with <c>Authorization: Bearer</c> (or, on /hubs, <c>?access_token=</c>) is judged by its key; any other by its cookie. Everything needs
     /// sign-in unless it says otherwise.
     /// </summary>
     public static IServiceCollection AddAuthSetup(this IServiceCollection services)
@@ -24,7 +24,7 @@ public static class AuthSetup
             })
             .AddPolicyScheme(Smart, "Cookie or API key", options =>
                 options.ForwardDefaultSelector = context =>
-                    context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    ApiKeyAuthenticationHandler.PresentedKey(context.Request) is not null
                         ? ApiKeyAuthenticationHandler.SchemeName
                         : IdentityConstants.ApplicationScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
