@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace WebhookHub.Web.Realtime;
 
 /// <summary>
@@ -9,7 +12,9 @@ public static class RealtimeSetup
 {
     public static IServiceCollection AddRealtimeSetup(this IServiceCollection services)
     {
-        services.AddSignalR();
+        // Enums as camelCase strings, as the HTTP API writes them, so a script reads "success", not 1.
+        services.AddSignalR().AddJsonProtocol(json =>
+            json.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         services.AddHostedService<DeliveryHubRelay>();
         return services;
     }
