@@ -19,7 +19,7 @@ public sealed record DashboardView(
 public sealed class LiveDashboard(TimeSpan window)
 {
     public const int FeedSize = 15;
-    public const int FailureListSize = 10;
+    public const int FailureListSize = 6;
 
     /// <summary>How far back a reload keeps attempts it may have missed: rows are saved shortly before their event is published.</summary>
     private static readonly TimeSpan LoadSlack = TimeSpan.FromSeconds(30);
