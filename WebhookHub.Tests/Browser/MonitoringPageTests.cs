@@ -32,6 +32,9 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
               for (const n of m.addedNodes) if (n.nodeType === 1) { if (n.matches('[data-delivery-id]')) note(n); n.querySelectorAll('[data-delivery-id]').forEach(note); }
             }
           }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-delivery-id'] });
+          window.__renders = [];
+          new MutationObserver(() => window.__renders.push(Date.now()))
+            .observe(document.querySelector('[data-testid=total-attempts]'), { subtree: true, childList: true, characterData: true });
         }
         """;
 
@@ -90,6 +93,7 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
         Assert.All(latencies, l => Assert.InRange(l, 0, 5_000));
         await Expect(page.GetByTestId("total-attempts")).ToHaveTextAsync("10");
         var chartBefore = await page.GetByTestId("throughput").InnerHTMLAsync();
+        var rendersBefore = await page.EvaluateAsync<int>("() => window.__renders.length");
 
         // The burst: 20 changes at once, each to a webhook that answers 200 and one that answers 404 (dead-lettered at once).
         await Task.WhenAll(Enumerable.Range(100, 20).Select(n => PostChangeAsync(admin, n)));
@@ -107,6 +111,12 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
         await Expect(page.Locator($"[data-testid=health-state][data-webhook-id='{goneHook}'] .mud-chip")).ToHaveTextAsync("failing");
         await Expect(page.Locator($"[data-testid=health-state][data-webhook-id='{okHook}'] .mud-chip")).ToHaveTextAsync("healthy");
         await Expect(page.GetByTestId("recent-failures").Locator($"a[href='/webhooks/{goneHook}/history']").First).ToBeVisibleAsync();
+
+        // Bursts do not flood the circuit: the totals changed a few times a second at most, not once per attempt.
+        var renders = (await page.EvaluateAsync<double[]>("() => window.__renders")).Skip(rendersBefore).ToArray();
+        var span = renders[^1] - renders[0];
+        output.WriteLine($"Burst of 40 attempts: the totals changed {renders.Length} times in {span:0} ms");
+        Assert.InRange(renders.Length, 1, span / 250 + 3);
 
         // The feed's newest rows are the burst's, and they arrived on the page that was never reloaded.
         var burstDeliveries = receiver.Requests.Skip(10).Select(r => r.Header("X-Webhook-Delivery")).ToHashSet();
