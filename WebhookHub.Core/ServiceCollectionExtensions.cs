@@ -41,10 +41,13 @@ public static class ServiceCollectionExtensions
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // Each attempt already writes one structured line; the per-request HttpClient lines would double it.
             .RemoveAllLoggers();
+        services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<DeliveryNotifier>();
         services.AddScoped<DeliveryJob>();
+        services.AddSingleton<FanoutDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<FanoutDispatcher>());
         services.AddScoped<DeadLetterService>();
         services.AddScoped<DeliveryStats>();
         return services;

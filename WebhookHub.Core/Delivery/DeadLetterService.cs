@@ -15,7 +15,7 @@ public sealed record DeadLetter(
 /// A retry gives a fresh budget and requeues that same job, so /hangfire keeps one job per delivery
 /// with its whole story; only when the job is gone (deleted at /hangfire) is a new one enqueued.
 /// </summary>
-public sealed class DeadLetterService(WebhookHubDbContext db, IBackgroundJobClient jobs, TimeProvider time)
+public sealed class DeadLetterService(WebhookHubDbContext db, SqliteWriteGate writes, IBackgroundJobClient jobs, TimeProvider time)
 {
     public const int MaxListed = 1000;
 
@@ -51,7 +51,7 @@ public sealed class DeadLetterService(WebhookHubDbContext db, IBackgroundJobClie
             delivery.UpdatedAt = now;
         }
         // Saved before the jobs run, so the job sees the fresh budget.
-        await db.SaveChangesAsync(ct);
+        await writes.SaveChangesAsync(db, ct);
 
         foreach (var delivery in deliveries)
         {
@@ -65,7 +65,7 @@ public sealed class DeadLetterService(WebhookHubDbContext db, IBackgroundJobClie
                 delivery.HangfireJobId = jobs.Enqueue<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
             }
         }
-        await db.SaveChangesAsync(ct);
+        await writes.SaveChangesAsync(db, ct);
         return deliveries.Select(d => d.Id).ToList();
     }
 }

@@ -14,14 +14,15 @@ using WebhookHub.Core.Webhooks;
 namespace WebhookHub.Core.Delivery;
 
 /// <summary>
-/// The delivery pipeline's Hangfire jobs. <see cref="FanOut"/> turns a stored policy change into one
-/// event and one delivery per matching webhook and makes every first attempt at once; each delivery
-/// that needs more gets its own <see cref="Retry"/> job, which is also its dead-letter entry in
-/// Hangfire's Failed state. One job per first attempt would cap throughput at Hangfire's job rate
-/// (a few hundred a second on SQLite); retries are rare, so they can afford a job each.
+/// The delivery pipeline. <see cref="FanOut"/> (run in-process by <see cref="FanoutDispatcher"/>) turns a
+/// stored policy change into one event and one delivery per matching webhook and makes every first
+/// attempt at once; each delivery that needs more gets its own Hangfire <see cref="Retry"/> job, which
+/// is also its dead-letter entry in Hangfire's Failed state. A Hangfire job per first attempt would cap
+/// throughput at Hangfire's job rate on SQLite; retries are rare, so they can afford a job each.
 /// </summary>
 public sealed partial class DeliveryJob(
     WebhookHubDbContext db,
+    SqliteWriteGate writes,
     WebhookSender sender,
     RetryPolicy retryPolicy,
     IBackgroundJobClient jobs,
@@ -38,29 +39,31 @@ public sealed partial class DeliveryJob(
     /// transaction, so a re-run (after a crash, Hangfire runs it again) finds them and only finishes
     /// what is still owed: first attempts not yet made, follow-up jobs not yet created.
     /// </summary>
-    [AutomaticRetry(Attempts = 5, DelaysInSeconds = [1, 5, 30, 120, 600])]
     public async Task FanOut(Guid policyChangeId, PerformContext? context, CancellationToken ct)
     {
         var change = await db.PolicyChanges.FindAsync([policyChangeId], ct);
         if (change is null) return;
 
-        var evt = await db.Events.FirstOrDefaultAsync(e => e.PolicyChangeId == policyChangeId && e.Type == EventTypes.PolicyChangeDetected, ct);
-        List<Delivery> owed;
-        Dictionary<Guid, Webhook> webhooks;
-        if (evt is null)
+        var active = await db.Webhooks.Where(w => w.IsActive && w.DeletedAt == null).ToListAsync(ct);
+        var matching = active.Where(w => w.Wants(EventTypes.PolicyChangeDetected, change.Route)).ToList();
+        List<Delivery> owed = [];
+        Dictionary<Guid, Webhook> webhooks = [];
+        // Checked and created under the write gate: the in-process dispatcher and the owed-job sweep may both reach here.
+        var evt = await writes.RunAsync(async () =>
         {
+            var existing = await db.Events.FirstOrDefaultAsync(e => e.PolicyChangeId == policyChangeId && e.Type == EventTypes.PolicyChangeDetected, ct);
+            if (existing is not null) return existing;
             var now = Now;
-            var active = await db.Webhooks.Where(w => w.IsActive && w.DeletedAt == null).ToListAsync(ct);
-            var matching = active.Where(w => w.Wants(EventTypes.PolicyChangeDetected, change.Route)).ToList();
-            evt = PayloadBuilder.ForPolicyChange(change, now, options.Value.PublicBaseUrl);
-            db.Events.Add(evt);
-            owed = matching.Select(w => NewDelivery(evt, w.Id, now)).ToList();
+            var created = PayloadBuilder.ForPolicyChange(change, now, options.Value.PublicBaseUrl);
+            db.Events.Add(created);
+            owed = matching.Select(w => NewDelivery(created, w.Id, now)).ToList();
             db.Deliveries.AddRange(owed);
             change.FannedOutAt = now;
             await db.SaveChangesAsync(ct);
             webhooks = matching.ToDictionary(w => w.Id);
-        }
-        else
+            return created;
+        }, ct);
+        if (owed.Count == 0)
         {
             owed = await db.Deliveries
                 .Where(d => d.EventId == evt.Id && (d.Status == DeliveryStatus.Pending
@@ -76,6 +79,29 @@ public sealed partial class DeliveryJob(
             .Select(d => (d, webhooks[d.WebhookId]))
             .ToList();
         await AttemptAsync(evt, firstAttempts, context?.BackgroundJob.Id, followUps: true, ct);
+    }
+
+    /// <summary>
+    /// The safety net of <see cref="FanoutDispatcher"/>: fans out every change that is still owed a
+    /// minute after it was stored (a crash, a full queue, a failed fan-out), and re-runs fan-outs whose
+    /// first attempts never finished. Runs minutely; idempotent like <see cref="FanOut"/>.
+    /// </summary>
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task FanOutOwed(CancellationToken ct)
+    {
+        var before = Now - TimeSpan.FromMinutes(1);
+        var changes = await db.PolicyChanges.Where(p => p.FannedOutAt == null && p.CreatedAt < before)
+            .Select(p => p.Id).Take(1000).ToListAsync(ct);
+        var unfinished = await db.Deliveries
+            .Where(d => d.PolicyChangeId != null && d.CreatedAt < before
+                && (d.Status == DeliveryStatus.Pending || (d.HangfireJobId == null && (d.Status == DeliveryStatus.Retrying || d.Status == DeliveryStatus.Failed))))
+            .Select(d => d.PolicyChangeId!.Value).Distinct().Take(1000).ToListAsync(ct);
+        foreach (var id in changes.Concat(unfinished).Distinct())
+        {
+            db.ChangeTracker.Clear();
+            await FanOut(id, null, ct);
+        }
     }
 
     /// <summary>
@@ -100,7 +126,7 @@ public sealed partial class DeliveryJob(
         {
             delivery.Status = DeliveryStatus.Cancelled;
             delivery.UpdatedAt = Now;
-            await db.SaveChangesAsync(ct);
+            await writes.SaveChangesAsync(db, ct);
             return;
         }
         if (!webhook.IsActive)
@@ -109,16 +135,22 @@ public sealed partial class DeliveryJob(
             delivery.Status = DeliveryStatus.Failed;
             delivery.LastError = reason;
             delivery.UpdatedAt = Now;
-            await db.SaveChangesAsync(ct);
+            await writes.SaveChangesAsync(db, ct);
             notifier.Publish(new DeliveryDeadLettered(webhook.Id, delivery.Id, delivery.EventType, reason, Now));
             throw new DeliveryFailedException(reason);
         }
+
+        // Hangfire starts a scheduled job up to half a second early (whole-second schedule); a receiver's
+        // Retry-After and our schedule are minimums, so wait out the rest.
+        if (delivery.NextAttemptAt - Now is { } early && early > TimeSpan.Zero && early <= TimeSpan.FromSeconds(1))
+            await Task.Delay(early, time, ct);
 
         var evt = await db.Events.FindAsync([delivery.EventId], ct)
             ?? throw new InvalidOperationException($"Event {delivery.EventId} of delivery {delivery.Id} is missing.");
         var attempt = (await AttemptAsync(evt, [(delivery, webhook)], jobId, followUps: false, ct)).Single();
         if (attempt.Status == AttemptStatus.Retrying)
-            throw new RetryLaterException(delivery.NextAttemptAt!.Value - Now, attempt.ErrorMessage ?? "retryable failure");
+            throw new RetryLaterException(delivery.NextAttemptAt!.Value, delivery.NextAttemptAt.Value - delivery.LastAttemptAt!.Value,
+                attempt.ErrorMessage ?? "retryable failure");
         if (attempt.Status == AttemptStatus.Failed)
             throw new DeliveryFailedException($"Dead-lettered after attempt {attempt.AttemptNumber}: {attempt.ErrorMessage}");
     }
@@ -131,7 +163,7 @@ public sealed partial class DeliveryJob(
         var delivery = NewDelivery(evt, webhook.Id, now);
         db.Events.Add(evt);
         db.Deliveries.Add(delivery);
-        await db.SaveChangesAsync(ct);
+        await writes.SaveChangesAsync(db, ct);
         return (await AttemptAsync(evt, [(delivery, webhook)], null, followUps: true, ct)).Single();
     }
 
@@ -239,7 +271,7 @@ public sealed partial class DeliveryJob(
             delivery.UpdatedAt = now;
         }
         db.Attempts.AddRange(attempts);
-        await db.SaveChangesAsync(ct);
+        await writes.SaveChangesAsync(db, ct);
 
         foreach (var attempt in attempts)
         {
@@ -269,13 +301,14 @@ public sealed partial class DeliveryJob(
         {
             var id = delivery.Id;
             var job = Job.FromExpression<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
+            var next = delivery.NextAttemptAt ?? now;
             delivery.HangfireJobId = delivery.Status == DeliveryStatus.Retrying
-                ? jobs.Create(job, new ScheduledState((delivery.NextAttemptAt ?? now) - now)
-                    { Reason = $"Retry in {((delivery.NextAttemptAt ?? now) - now).TotalSeconds:0.###} s: {delivery.LastError}" })
+                ? jobs.Create(job, new ScheduledState(RetryOnScheduleAttribute.HangfireTime(next))
+                    { Reason = $"Retry in {(next - (delivery.LastAttemptAt ?? now)).TotalSeconds:0.###} s: {delivery.LastError}" })
                 : jobs.Create(job, new FailedState(new DeliveryFailedException($"Dead-lettered after attempt {delivery.AttemptCount}: {delivery.LastError}"))
                     { Reason = "Dead-lettered: " + delivery.LastError });
         }
-        await db.SaveChangesAsync(ct);
+        await writes.SaveChangesAsync(db, ct);
     }
 
     [LoggerMessage(Level = LogLevel.Information,

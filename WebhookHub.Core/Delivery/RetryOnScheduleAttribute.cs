@@ -3,9 +3,10 @@ using Hangfire.States;
 
 namespace WebhookHub.Core.Delivery;
 
-/// <summary>Thrown by a delivery job whose attempt failed retryably with budget left: try again after <see cref="Delay"/>.</summary>
-public sealed class RetryLaterException(TimeSpan delay, string reason) : Exception(reason)
+/// <summary>Thrown by a delivery job whose attempt failed retryably with budget left: try again at <see cref="NextAttemptAt"/> (UTC).</summary>
+public sealed class RetryLaterException(DateTime nextAttemptAt, TimeSpan delay, string reason) : Exception(reason)
 {
+    public DateTime NextAttemptAt { get; } = nextAttemptAt;
     public TimeSpan Delay { get; } = delay;
 }
 
@@ -22,9 +23,20 @@ public sealed class RetryOnScheduleAttribute : JobFilterAttribute, IElectStateFi
     public void OnStateElection(ElectStateContext context)
     {
         if (context.CandidateState is not FailedState { Exception: RetryLaterException retry }) return;
-        context.CandidateState = new ScheduledState(retry.Delay)
+        context.CandidateState = new ScheduledState(HangfireTime(retry.NextAttemptAt))
         {
             Reason = $"Retry in {retry.Delay.TotalSeconds:0.###} s: {retry.Message}",
         };
+    }
+
+    /// <summary>
+    /// Hangfire keeps scheduled times as whole unix seconds (truncated), so a job can start up to a
+    /// second early. Rounding to the nearest second keeps the error within half a second either way;
+    /// the job waits out what is left when it starts early (see <see cref="DeliveryJob.Retry"/>).
+    /// </summary>
+    public static DateTime HangfireTime(DateTime nextAttemptAt)
+    {
+        var ticks = (nextAttemptAt.Ticks + TimeSpan.TicksPerSecond / 2) / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond;
+        return new DateTime(ticks, DateTimeKind.Utc);
     }
 }

@@ -12,7 +12,7 @@ public sealed class RetryPolicy(IOptions<WebhookHubOptions> options, TimeProvide
     private DeliveryOptions Options => options.Value.Delivery;
 
     /// <summary>Attempts in one budget: the first plus one per configured delay.</summary>
-    public int AttemptsPerBudget => Options.RetryDelaysSeconds.Length + 1;
+    public int AttemptsPerBudget => Options.RetrySchedule.Length + 1;
 
     /// <summary>Network errors and timeouts are retried by the sender; of answers, 5xx, 408 and 429 are.</summary>
     public static bool IsRetryable(int statusCode) => statusCode is >= 500 or 408 or 429;
@@ -26,7 +26,7 @@ public sealed class RetryPolicy(IOptions<WebhookHubOptions> options, TimeProvide
     public TimeSpan? NextDelay(AttemptOutcome outcome, int attemptInBudget)
     {
         if (outcome is not AttemptOutcome.Failed { Retryable: true } failed) return null;
-        var delays = Options.RetryDelaysSeconds;
+        var delays = Options.RetrySchedule;
         if (attemptInBudget < 1 || attemptInBudget > delays.Length) return null;
         var scheduled = TimeSpan.FromSeconds(delays[attemptInBudget - 1]);
         if (failed.RetryAfter is not { } asked) return scheduled;

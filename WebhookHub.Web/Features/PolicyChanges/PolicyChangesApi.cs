@@ -1,4 +1,3 @@
-using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
@@ -33,9 +32,9 @@ public static class PolicyChangesApi
         return app;
     }
 
-    /// <summary>Stores the change and hands the fan-out to Hangfire: the caller never waits for a webhook.</summary>
+    /// <summary>Stores the change and hands it to the in-process fan-out: the caller never waits for a webhook.</summary>
     public static async Task<Results<Accepted<Accepted>, ValidationProblem>> CreatePolicyChange(
-        CreatePolicyChangeRequest request, WebhookHubDbContext db, IBackgroundJobClient jobs, TimeProvider time, CancellationToken ct)
+        CreatePolicyChangeRequest request, WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
         errors.Require("route", request.Route, 200);
@@ -53,9 +52,9 @@ public static class PolicyChangesApi
             Summary = request.Summary, DetectedAt = detectedAt, CreatedAt = now,
         };
         db.PolicyChanges.Add(change);
-        await db.SaveChangesAsync(ct);
-        // FannedOutAt stays null until the job has run: a crash right here leaves a visible debt, not a lost change.
-        jobs.Enqueue<DeliveryJob>(j => j.FanOut(change.Id, null, CancellationToken.None));
+        await writes.SaveChangesAsync(db, ct);
+        // Stored first: if the process dies before the fan-out, FannedOutAt stays null and the owed-job sweep finds it.
+        dispatcher.Dispatch(change.Id);
         return TypedResults.Accepted($"/api/policy-changes/{change.Id}", new Accepted(change.Id));
     }
 
