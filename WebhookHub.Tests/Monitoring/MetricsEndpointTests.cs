@@ -52,6 +52,7 @@ public sealed class MetricsEndpointTests
         Assert.NotNull(Sample(text, "webhookhub_delivery_attempt_duration_seconds_bucket", "le=\"0.25\""));
         Assert.NotNull(Sample(text, "webhookhub_delivery_queue_depth", "state=\"enqueued\""));
         Assert.NotNull(Sample(text, "webhookhub_delivery_queue_depth", "state=\"scheduled\""));
+        Assert.Equal(0, Sample(text, "webhookhub_delivery_queue_depth", "state=\"fanout\""));
 
         // Traffic and failure rates are the operators' business: anonymous gets 401, a customer 403.
         using var anonymous = app.ApiClient(apiKey: null);

@@ -20,7 +20,7 @@ public sealed class DeliveryMetrics : IDisposable
     private readonly Counter<long> _attempts;
     private readonly Histogram<double> _duration;
 
-    public DeliveryMetrics(IMeterFactory meters, DeliveryNotifier notifier, JobStorage storage, IServiceScopeFactory scopes)
+    public DeliveryMetrics(IMeterFactory meters, DeliveryNotifier notifier, FanoutDispatcher fanout, JobStorage storage, IServiceScopeFactory scopes)
     {
         _notifier = notifier;
         var meter = meters.Create(MeterName);
@@ -31,8 +31,8 @@ public sealed class DeliveryMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         meter.CreateObservableGauge("webhookhub.delivery.dead_letters", () => CountDeadLetters(scopes), "{delivery}",
             "Deliveries waiting in the dead-letter queue.");
-        meter.CreateObservableGauge("webhookhub.delivery.queue.depth", () => QueueDepth(storage), "{job}",
-            "Hangfire jobs waiting: enqueued (ready to run) and scheduled (retries not yet due).");
+        meter.CreateObservableGauge("webhookhub.delivery.queue.depth", () => QueueDepth(fanout, storage), "{job}",
+            "Work waiting: fanout (stored policy changes not yet fanned out, in process), enqueued (Hangfire jobs ready to run) and scheduled (retries not yet due).");
         notifier.AttemptRecorded += OnAttempt;
     }
 
@@ -49,8 +49,9 @@ public sealed class DeliveryMetrics : IDisposable
         return scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>().Deliveries.Count(d => d.Status == DeliveryStatus.Failed);
     }
 
-    private static IEnumerable<Measurement<long>> QueueDepth(JobStorage storage)
+    private static IEnumerable<Measurement<long>> QueueDepth(FanoutDispatcher fanout, JobStorage storage)
     {
+        yield return new Measurement<long>(fanout.Waiting, new KeyValuePair<string, object?>("state", "fanout"));
         var monitoring = storage.GetMonitoringApi();
         yield return new Measurement<long>(monitoring.Queues().Sum(q => q.Length), new KeyValuePair<string, object?>("state", "enqueued"));
         yield return new Measurement<long>(monitoring.ScheduledCount(), new KeyValuePair<string, object?>("state", "scheduled"));
