@@ -110,29 +110,33 @@ public static class Soak
         var expected = posted.Count * (Healthy + Flaky);
         Console.WriteLine($"Load stopped after {loadSeconds:0} s: {posted.Count} changes posted, {expected} deliveries owed.");
 
-        // Drain: let retries finish, then retry what was dead-lettered, as an operator would.
+        var rssLoaded = RssMb();
+        var paths = Enumerable.Range(0, Healthy).Select(i => $"/ok/{i}").Concat(Enumerable.Range(0, Flaky).Select(i => $"/flaky/{i}")).ToList();
+        var expectedPairs = posted.Keys.SelectMany(c => paths.Select(p => (c, p))).ToHashSet();
+        int Arrived() => expectedPairs.Count(receiver.FirstOk.ContainsKey);
+
+        // Drain: let retries finish, then retry what was dead-lettered, as an operator would. Counted against
+        // the owed (change, webhook) pairs only: warm-up stragglers must not end the wait early.
         var deadLettered = 0;
         var bulkRetried = false;
-        var drainUntil = Stopwatch.StartNew();
-        while (receiver.Delivered < expected && drainUntil.Elapsed < TimeSpan.FromMinutes(3))
+        var drain = Stopwatch.StartNew();
+        while (Arrived() < expectedPairs.Count && drain.Elapsed < TimeSpan.FromMinutes(3))
         {
             await Task.Delay(1000);
             // Retries of the last changes take up to 31 s; after that, what is left is in the dead-letter queue.
-            if (!bulkRetried && drainUntil.Elapsed > TimeSpan.FromSeconds(45))
+            if (!bulkRetried && drain.Elapsed > TimeSpan.FromSeconds(45))
             {
                 bulkRetried = true;
                 foreach (var id in webhookIds)
                 {
                     var response = await api.PostAsJsonAsync("/api/dead-letters/retry", new { webhookId = id });
-                    var retried = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("retried").GetArrayLength();
-                    deadLettered += retried;
+                    deadLettered += (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("retried").GetArrayLength();
                 }
                 Console.WriteLine($"Bulk-retried {deadLettered} dead letters.");
             }
         }
+        Console.WriteLine($"Drained in {drain.Elapsed.TotalSeconds:0} s.");
 
-        var paths = Enumerable.Range(0, Healthy).Select(i => $"/ok/{i}").Concat(Enumerable.Range(0, Flaky).Select(i => $"/flaky/{i}")).ToList();
-        var expectedPairs = posted.Keys.SelectMany(c => paths.Select(p => (c, p))).ToHashSet();
         var delivered = receiver.FirstOk.Keys.Count(expectedPairs.Contains);
         var lost = expectedPairs.Count - delivered;
         var duplicated = receiver.Duplicates;
@@ -156,7 +160,8 @@ public static class Soak
         Console.WriteLine($"  ingest-to-receipt, healthy receivers: p50 {Pct(healthy, 0.5):0} ms, p99 {Pct(healthy, 0.99):0} ms, max {Pct(healthy, 1):0} ms");
         Console.WriteLine($"  ingest-to-receipt, flaky receivers (retries included): p50 {Pct(flaky, 0.5):0} ms, p99 {Pct(flaky, 0.99):0} ms");
         Console.WriteLine($"  API: {apiCalls} reads + test sends, {apiErrors} errors (5xx or failed)");
-        Console.WriteLine($"  RSS start {rssStart:0} MB, end {rssEnd:0} MB (bench process: app, Hangfire, receiver and client)");
+        Console.WriteLine($"  RSS start {rssStart:0} MB, end of load {rssLoaded:0} MB, after the app stopped {rssEnd:0} MB " +
+                          "(bench process: app, Hangfire, receiver and client; minute samples above)");
     }
 
     private static async Task<Guid> Report(HttpClient api)

@@ -10,8 +10,8 @@ public sealed record AttemptRecorded(
 /// <summary>A delivery has no attempts left (or got a final answer) and waits in the dead-letter queue.</summary>
 public sealed record DeliveryDeadLettered(Guid WebhookId, Guid DeliveryId, string EventType, string? Reason, DateTime At);
 
-/// <summary>A webhook was switched off by the auto-disable rule or a 410 Gone; <paramref name="Reason"/> is what the API shows.</summary>
-public sealed record WebhookDisabled(Guid WebhookId, string Reason, DateTime At);
+/// <summary>A webhook was switched off or on, or deleted (then <paramref name="IsActive"/> is false and <paramref name="Deleted"/> true).</summary>
+public sealed record WebhookStateChanged(Guid WebhookId, string OwnerId, bool IsActive, bool Deleted, string? Reason, DateTime At);
 
 /// <summary>
 /// In-process feed of delivery events (the eShop "refresh on status change" pattern): the pipeline
@@ -22,13 +22,13 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
 {
     public event Action<AttemptRecorded>? AttemptRecorded;
     public event Action<DeliveryDeadLettered>? DeadLettered;
-    public event Action<WebhookDisabled>? WebhookDisabled;
+    public event Action<WebhookStateChanged>? WebhookChanged;
 
     public void Publish(AttemptRecorded e) => Raise(AttemptRecorded, e);
 
     public void Publish(DeliveryDeadLettered e) => Raise(DeadLettered, e);
 
-    public void Publish(WebhookDisabled e) => Raise(WebhookDisabled, e);
+    public void Publish(WebhookStateChanged e) => Raise(WebhookChanged, e);
 
     private void Raise<T>(Action<T>? handlers, T e)
     {

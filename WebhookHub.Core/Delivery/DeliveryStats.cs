@@ -9,9 +9,19 @@ public sealed record LastFailure(DateTime At, int? StatusCode, string? Error, Gu
 /// <summary>One webhook's attempts over a window. <see cref="SuccessRate"/> is successful attempts / all attempts, null without attempts.</summary>
 public sealed record WebhookHealth(
     Guid WebhookId, string Name, bool IsActive, int Attempts, double? SuccessRate, long? P50Ms, long? P95Ms,
-    IReadOnlyDictionary<string, int> CountsByStatus, LastFailure? LastFailure);
+    IReadOnlyDictionary<string, int> CountsByStatus, LastFailure? LastFailure, double? AverageMs = null);
 
-/// <summary>Per-webhook success rate, latency percentiles and counts over a time window (the monitoring summary).</summary>
+/// <summary>A webhook as the figures need it; <see cref="OwnerId"/> lets a live view keep a customer to its own.</summary>
+public sealed record WebhookInfo(Guid Id, string OwnerId, string Name, bool IsActive);
+
+/// <summary>The webhooks and their attempts since a moment: the raw material of every figure.</summary>
+public sealed record StatsWindow(IReadOnlyList<WebhookInfo> Webhooks, IReadOnlyList<AttemptRecorded> Attempts);
+
+/// <summary>
+/// Per-webhook success rate, latency percentiles and counts over a time window (the monitoring summary).
+/// Loading and computing are apart so the live dashboard computes the same figures from the same
+/// attempts, kept current in memory between loads.
+/// </summary>
 public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
 {
     public static readonly IReadOnlyDictionary<string, TimeSpan> Windows = new Dictionary<string, TimeSpan>
@@ -23,27 +33,40 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
 
     public async Task<List<WebhookHealth>> SummarizeAsync(IQueryable<Webhook> visible, TimeSpan window, CancellationToken ct)
     {
-        var since = time.GetUtcNow().UtcDateTime - window;
+        var loaded = await LoadAsync(visible, time.GetUtcNow().UtcDateTime - window, ct);
+        return Summarize(loaded.Webhooks, loaded.Attempts);
+    }
+
+    /// <summary>The live (not deleted) visible webhooks by name, and their attempts since <paramref name="since"/>, oldest first.</summary>
+    public async Task<StatsWindow> LoadAsync(IQueryable<Webhook> visible, DateTime since, CancellationToken ct)
+    {
         var webhooks = await visible.Where(w => w.DeletedAt == null).OrderBy(w => w.Name)
-            .Select(w => new { w.Id, w.Name, w.IsActive }).ToListAsync(ct);
+            .Select(w => new WebhookInfo(w.Id, w.UserId, w.Name, w.IsActive)).ToListAsync(ct);
         var ids = webhooks.Select(w => w.Id).ToList();
         // Only the columns the figures need; percentiles are computed here because SQLite has no percentile function.
         var attempts = await db.Attempts
             .Where(a => a.CreatedAt >= since && ids.Contains(a.WebhookId))
-            .Select(a => new { a.WebhookId, a.DeliveryId, a.Status, a.StatusCode, a.DurationMs, a.ErrorMessage, a.CreatedAt })
+            .OrderBy(a => a.CreatedAt)
+            .Select(a => new AttemptRecorded(a.WebhookId, a.DeliveryId, a.EventType, a.AttemptNumber, a.Status, a.StatusCode,
+                a.DurationMs, a.ErrorMessage, a.CreatedAt))
             .ToListAsync(ct);
-        var byWebhook = attempts.ToLookup(a => a.WebhookId);
+        return new StatsWindow(webhooks, attempts);
+    }
 
+    public static List<WebhookHealth> Summarize(IEnumerable<WebhookInfo> webhooks, IEnumerable<AttemptRecorded> attempts)
+    {
+        var byWebhook = attempts.ToLookup(a => a.WebhookId);
         return webhooks.Select(w =>
         {
             var mine = byWebhook[w.Id].ToList();
             var durations = mine.Select(a => a.DurationMs).Order().ToArray();
             var counts = Enum.GetValues<AttemptStatus>().ToDictionary(s => s.ToString().ToLowerInvariant(), s => mine.Count(a => a.Status == s));
-            var failure = mine.Where(a => a.Status != AttemptStatus.Success).MaxBy(a => a.CreatedAt);
+            var failure = mine.Where(a => a.Status != AttemptStatus.Success).MaxBy(a => a.At);
             return new WebhookHealth(w.Id, w.Name, w.IsActive, mine.Count,
                 mine.Count == 0 ? null : (double)counts["success"] / mine.Count,
                 Percentile(durations, 0.50), Percentile(durations, 0.95), counts,
-                failure is null ? null : new LastFailure(failure.CreatedAt, failure.StatusCode, failure.ErrorMessage, failure.DeliveryId));
+                failure is null ? null : new LastFailure(failure.At, failure.StatusCode, failure.Error, failure.DeliveryId),
+                durations.Length == 0 ? null : durations.Average());
         }).ToList();
     }
 

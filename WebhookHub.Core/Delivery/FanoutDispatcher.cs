@@ -27,6 +27,9 @@ public sealed class FanoutDispatcher(IServiceScopeFactory scopes, IRecurringJobM
     /// <summary>Queues a stored change for fan-out; false when the queue is full (the owed-job sweep then picks it up).</summary>
     public bool Dispatch(Guid policyChangeId) => _queue.Writer.TryWrite(policyChangeId);
 
+    /// <summary>Stored changes waiting for a fan-out worker (part of the queue depth in /metrics).</summary>
+    public int Waiting => _queue.Reader.Count;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         recurring.AddOrUpdate<DeliveryJob>(OwedJobId, j => j.FanOutOwed(CancellationToken.None), Cron.Minutely());

@@ -59,7 +59,9 @@ public sealed partial class WebhookAutoDisabler(
                 .SetProperty(w => w.UpdatedAt, now), ct), ct);
         if (changed == 0) return;
         LogDisabled(webhookId, reason);
-        notifier.Publish(new WebhookDisabled(webhookId, reason, now));
+        var owner = await db.Webhooks.Where(w => w.Id == webhookId).Select(w => w.UserId).FirstAsync(ct);
+        // The event the live dashboard already relays for every switch on or off.
+        notifier.Publish(new WebhookStateChanged(webhookId, owner, IsActive: false, Deleted: false, reason, now));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: {Reason}")]

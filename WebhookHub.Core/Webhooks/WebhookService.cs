@@ -53,6 +53,7 @@ public sealed class WebhookService(
     WebhookUrlValidator urlValidator,
     TimeProvider time,
     IOptions<WebhookHubOptions> options,
+    DeliveryNotifier notifier,
     DeadLetterService deadLetters,
     ILogger<WebhookService> logger)
 {
@@ -107,10 +108,13 @@ public sealed class WebhookService(
         webhook.Routes = clean.Routes;
         // Switching a webhook back on is the person's answer to whatever disabled it.
         if (clean.IsActive && !webhook.IsActive) webhook.DisabledReason = null;
+        var switched = webhook.IsActive != clean.IsActive;
         webhook.IsActive = clean.IsActive;
         webhook.UpdatedAt = Now();
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Webhook {WebhookId} updated by user {UserId}", webhook.Id, caller.UserId);
+        if (switched)
+            notifier.Publish(new WebhookStateChanged(webhook.Id, webhook.UserId, webhook.IsActive, false, webhook.DisabledReason, webhook.UpdatedAt));
         return new WebhookOutcome.Done(webhook);
     }
 
@@ -131,6 +135,7 @@ public sealed class WebhookService(
             webhook.DisabledReason = null;
             webhook.UpdatedAt = Now();
             await db.SaveChangesAsync(ct);
+            notifier.Publish(new WebhookStateChanged(webhook.Id, webhook.UserId, true, false, null, webhook.UpdatedAt));
         }
         var requeued = redeliverFailed ? (await deadLetters.RetryAsync(Visible(caller), null, id, ct)).Count : 0;
         logger.LogInformation("Webhook {WebhookId} enabled by user {UserId}; {Requeued} dead letters requeued", webhook.Id, caller.UserId, requeued);
@@ -164,6 +169,7 @@ public sealed class WebhookService(
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Webhook {WebhookId} deleted by user {UserId}; {Cancelled} unfinished deliveries cancelled",
             webhook.Id, caller.UserId, unfinished.Count);
+        notifier.Publish(new WebhookStateChanged(webhook.Id, webhook.UserId, false, true, "The webhook was deleted.", now));
         return new WebhookOutcome.Done(webhook);
     }
 

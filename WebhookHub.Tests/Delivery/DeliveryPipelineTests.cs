@@ -201,7 +201,9 @@ public sealed class DeliveryPipelineTests(DeliveryPipelineTests.AppFixture fixtu
             Assert.Equal(1, delivery.BudgetStartsAfterAttempt);
             // The failed Hangfire job itself was requeued: one job per delivery, its history at /hangfire.
             Assert.Equal(before.Single(b => b.Id == delivery.Id).HangfireJobId, delivery.HangfireJobId);
-            Assert.Equal("Succeeded", HangfireState(delivery.HangfireJobId!));
+            // The row is saved before the job returns; Hangfire marks it Succeeded just after.
+            await EventuallyAsync(() => Task.FromResult(HangfireState(delivery.HangfireJobId!) == "Succeeded"),
+                "the requeued job Succeeded in Hangfire", TimeSpan.FromSeconds(10));
         }
         var attempts = await AttemptsAsync(App, hook.Id);
         Assert.Equal(2, attempts.Count(a => a.Trigger == AttemptTrigger.Manual && a.Status == AttemptStatus.Success && a.AttemptNumber == 2));

@@ -59,9 +59,11 @@ public sealed class FailingReceiverTests(FailingReceiverTests.AppFixture fixture
         Assert.Equal(AttemptStatus.Failed, attempts[^1].Status);
         Assert.All(attempts.Take(5), a => Assert.Equal(AttemptStatus.Retrying, a.Status));
 
+        // The row is saved before the job's exception reaches Hangfire, which then moves the job to Failed.
         var delivery = (await DeliveriesAsync(App, hook.Id))[0];
         using var connection = App.Services.GetRequiredService<JobStorage>().GetConnection();
-        Assert.Equal("Failed", connection.GetStateData(delivery.HangfireJobId!).Name);
+        await EventuallyAsync(() => Task.FromResult(connection.GetStateData(delivery.HangfireJobId!)?.Name == "Failed"),
+            "the retry job in Hangfire's Failed state", TimeSpan.FromSeconds(10));
     }
 
     [Fact]

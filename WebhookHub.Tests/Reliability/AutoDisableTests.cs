@@ -24,8 +24,8 @@ public sealed class AutoDisableTests
         await using var receiver = await TestReceiver.StartAsync();
         receiver.Respond((_, _) => Results.StatusCode(StatusCodes.Status410Gone));
         await using var app = App(consecutive: 10, minutes: 60);
-        var disabled = new ConcurrentQueue<WebhookDisabled>();
-        app.Services.GetRequiredService<DeliveryNotifier>().WebhookDisabled += disabled.Enqueue;
+        var disabled = new ConcurrentQueue<WebhookStateChanged>();
+        app.Services.GetRequiredService<DeliveryNotifier>().WebhookChanged += e => { if (!e.IsActive) disabled.Enqueue(e); };
         using var api = app.ApiClient();
         var id = await Hub.CreateWebhookAsync(api, receiver.Url("/gone"));
 
@@ -34,7 +34,9 @@ public sealed class AutoDisableTests
         var webhook = await WaitForWebhookAsync(api, id, w => !w.GetProperty("isActive").GetBoolean());
         Assert.Contains("410", webhook.GetProperty("disabledReason").GetString());
         Assert.Single(receiver.Requests);
-        Assert.Equal(id, Assert.Single(disabled).WebhookId);
+        var published = Assert.Single(disabled);
+        Assert.Equal(id, published.WebhookId);
+        Assert.Contains("410", published.Reason);
         // A disabled webhook receives nothing new.
         await Hub.PostChangeAsync(api);
         await Task.Delay(1000);

@@ -7,7 +7,11 @@ using WebhookHub.Core.Identity;
 
 namespace WebhookHub.Web.Auth;
 
-/// <summary><c>Authorization: Bearer &lt;key&gt;</c>: the key's SHA-256 hash names an API key, which names its user and roles.</summary>
+/// <summary>
+/// <c>Authorization: Bearer &lt;key&gt;</c>: the key's SHA-256 hash names an API key, which names its user and roles.
+/// On <c>/hubs</c> only, the key may come as <c>?access_token=</c> instead, because browsers cannot set
+/// headers on a WebSocket; everywhere else a query-string key is ignored, since URLs end up in logs and history.
+/// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
@@ -20,11 +24,11 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var presented = PresentedKey(Request);
+        if (presented is null)
             return AuthenticateResult.NoResult();
 
-        var key = await apiKeys.FindActiveAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        var key = await apiKeys.FindActiveAsync(presented, Context.RequestAborted);
         if (key?.User is null)
             return AuthenticateResult.Fail("Unknown or revoked API key.");
 
@@ -37,6 +41,17 @@ public sealed class ApiKeyAuthenticationHandler(
         claims.AddRange((await users.GetRolesAsync(key.User)).Select(role => new Claim(ClaimTypes.Role, role)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    /// <summary>The key this request carries, or null when it carries none.</summary>
+    public static string? PresentedKey(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            return header["Bearer ".Length..].Trim();
+        if (request.Path.StartsWithSegments("/hubs") && request.Query["access_token"].ToString() is { Length: > 0 } token)
+            return token;
+        return null;
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -12,8 +12,8 @@ public static class AuthSetup
 
     /// <summary>
     /// Identity users and roles with a sign-in cookie for the UI, and API keys for scripts. A request
-    /// with <c>Authorization: Bearer</c> is judged by its key; any other by its cookie. Everything needs
-    /// sign-in unless it says otherwise.
+    /// with <c>Authorization: Bearer</c> (or, on /hubs, <c>?access_token=</c>) is judged by its key; any
+    /// other by its cookie. Everything needs sign-in unless it says otherwise.
     /// </summary>
     public static IServiceCollection AddAuthSetup(this IServiceCollection services)
     {
@@ -24,7 +24,7 @@ public static class AuthSetup
             })
             .AddPolicyScheme(Smart, "Cookie or API key", options =>
                 options.ForwardDefaultSelector = context =>
-                    context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    ApiKeyAuthenticationHandler.PresentedKey(context.Request) is not null
                         ? ApiKeyAuthenticationHandler.SchemeName
                         : IdentityConstants.ApplicationScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
@@ -61,7 +61,7 @@ public static class AuthSetup
     private static Task RedirectOrStatus(RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> context, int status)
     {
         var path = context.Request.Path;
-        var isPage = !path.StartsWithSegments("/api") && !path.StartsWithSegments("/hubs")
+        var isPage = !path.StartsWithSegments("/api") && !path.StartsWithSegments("/hubs") && !path.StartsWithSegments("/metrics")
             && !(status == StatusCodes.Status403Forbidden && path.StartsWithSegments("/hangfire"));
         if (isPage)
             context.Response.Redirect(context.RedirectUri);

@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using WebhookHub.Web.Api;
+
+namespace WebhookHub.Web.Realtime;
+
+/// <summary>
+/// <c>/hubs/deliveries</c>: delivery events for external dashboards and scripts. Clients only listen
+/// (<see cref="AttemptRecordedMethod"/>, <see cref="DeadLetteredMethod"/>, <see cref="WebhookChangedMethod"/>);
+/// which events reach a connection is decided by the group it joins here, once, from its roles.
+/// </summary>
+[Authorize]
+public sealed class DeliveriesHub : Hub
+{
+    public const string Path = "/hubs/deliveries";
+    public const string AttemptRecordedMethod = "attemptRecorded";
+    public const string DeadLetteredMethod = "deadLettered";
+    public const string WebhookChangedMethod = "webhookChanged";
+
+    /// <summary>Admins and operators look after every webhook, so they share one group.</summary>
+    public const string StaffGroup = "staff";
+
+    /// <summary>A customer's connections: the events of the webhooks that user owns.</summary>
+    public static string OwnerGroup(string userId) => "owner:" + userId;
+
+    public override async Task OnConnectedAsync()
+    {
+        var user = Context.User ?? throw new HubException("Not signed in.");
+        await Groups.AddToGroupAsync(Context.ConnectionId, user.SeesEverything() ? StaffGroup : OwnerGroup(user.Id()));
+        await base.OnConnectedAsync();
+    }
+}
