@@ -31,6 +31,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WebhookSecretProtector>();
         services.AddSingleton<WebhookUrlValidator>();
         services.AddScoped<WebhookService>();
+        services.AddScoped<Delivery.DeliveryHistory>();
         services.AddScoped<ApiKeyService>();
         services.AddScoped<AdminBootstrapper>();
         return services;
