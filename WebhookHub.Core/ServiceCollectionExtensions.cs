@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
 using WebhookHub.Core.Webhooks;
@@ -35,6 +36,22 @@ public static class ServiceCollectionExtensions
         services.AddScoped<Events.PolicyChangeService>();
         services.AddScoped<ApiKeyService>();
         services.AddScoped<AdminBootstrapper>();
+
+        services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => WebhookSender.CreateHandler(options.Delivery))
+            // The pooled handler lives as long as the app; PooledConnectionLifetime recycles connections instead.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // Each attempt already writes one structured line; the per-request HttpClient lines would double it.
+            .RemoveAllLoggers();
+        services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton<RetryPolicy>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<DeliveryNotifier>();
+        services.AddScoped<DeliveryJob>();
+        services.AddSingleton<FanoutDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<FanoutDispatcher>());
+        services.AddScoped<DeadLetterService>();
+        services.AddScoped<DeliveryStats>();
         return services;
     }
 

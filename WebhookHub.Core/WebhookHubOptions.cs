@@ -12,6 +12,12 @@ public sealed class WebhookHubOptions
 
     public BootstrapOptions Bootstrap { get; set; } = new();
 
+    /// <summary>
+    /// The address receivers use to reach this app (e.g. <c>https://hub.example.com</c>); makes a cut
+    /// diff's <c>diffUrl</c> absolute. Background jobs have no request to learn it from.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
     /// <summary>What a relative <see cref="DataDirectory"/> is relative to: the folder of the settings file, else the working directory.</summary>
     public string? BasePath { get; set; }
 
@@ -26,13 +32,31 @@ public sealed class DeliveryOptions
     /// <summary>Lets webhook URLs reach loopback and private networks; for local testing only.</summary>
     public bool AllowPrivateNetworks { get; set; }
 
-    /// <summary>Delay before each retry; its length is the number of retries (six attempts by default).</summary>
-    public int[] RetryDelaysSeconds { get; set; } = [1, 2, 4, 8, 16];
+    public static readonly int[] DefaultRetryDelaysSeconds = [1, 2, 4, 8, 16];
+
+    /// <summary>
+    /// Delay before each retry; its length is the number of retries. Empty means
+    /// <see cref="DefaultRetryDelaysSeconds"/> (six attempts): the configuration binder appends configured
+    /// items to an array that already has some, so the default cannot live in the initializer.
+    /// </summary>
+    public int[] RetryDelaysSeconds { get; set; } = [];
+
+    /// <summary>The schedule in force: the configured one, else the default.</summary>
+    public int[] RetrySchedule => RetryDelaysSeconds.Length > 0 ? RetryDelaysSeconds : DefaultRetryDelaysSeconds;
 
     /// <summary>Longest <c>Retry-After</c> a receiver may ask for before we cap it.</summary>
     public int MaxRetryAfterSeconds { get; set; } = 300;
 
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>How many POSTs one fan-out has in flight at once; bounds sockets and memory per policy change.</summary>
+    public int MaxParallelSends { get; set; } = 64;
+
+    /// <summary>How many policy changes fan out at once in-process.</summary>
+    public int FanoutConcurrency { get; set; } = 8;
+
+    /// <summary>Open connections per receiver host; pooled and reused across deliveries.</summary>
+    public int MaxConnectionsPerServer { get; set; } = 256;
 
     /// <summary>How long a rotated-out secret keeps signing beside the new one.</summary>
     public int SecretRotationOverlapHours { get; set; } = 24;

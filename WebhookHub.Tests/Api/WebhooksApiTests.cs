@@ -255,7 +255,7 @@ public sealed class WebhooksApiTests(WebhooksApiTests.AppFixture fixture) : ICla
             {
                 var eventId = $"evt_{Guid.NewGuid():n}";
                 db.Events.Add(new WebhookEvent { Id = eventId, Type = EventTypes.WebhookTest, Payload = "{}", CreatedAt = DateTime.UtcNow });
-                db.Deliveries.Add(new Delivery { Id = Guid.NewGuid(), WebhookId = id, EventId = eventId, EventType = EventTypes.WebhookTest, Status = status });
+                db.Deliveries.Add(new WebhookHub.Core.Delivery.Delivery { Id = Guid.NewGuid(), WebhookId = id, EventId = eventId, EventType = EventTypes.WebhookTest, Status = status });
             }
             await db.SaveChangesAsync();
         }

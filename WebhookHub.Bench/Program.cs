@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.Storage.SQLite;
+using WebhookHub.Core.Signing;
+using WebhookHub.Core.Webhooks;
+
+namespace WebhookHub.Bench;
+
+/// <summary>The benchmark entry point; named so it does not clash with the app's own <c>Program</c>.</summary>
+public static class BenchMain
+{
+    public static async Task Main(string[] args)
+    {
+        // dotnet run -c Release --project WebhookHub.Bench [-- --quick]
+        var quick = args.Contains("--quick");
+        var fanoutWebhooks = 100;
+        var fanoutChanges = quick ? 20 : 100;
+        var steadyRate = 50;
+        var steadySeconds = quick ? 5 : 20;
+        var plainCount = quick ? 3_000 : 10_000;
+        var naiveCount = quick ? 300 : 1_000;
+        var root = Path.Combine(Path.GetTempPath(), "webhookhub-bench-" + Guid.NewGuid().ToString("n")[..8]);
+        Directory.CreateDirectory(root);
+
+        Console.WriteLine($"WebhookHub.Bench ({(quick ? "quick" : "full")}): {Environment.ProcessorCount} cores, .NET {Environment.Version}, data in {root}");
+        Console.WriteLine($"load at start: {Load()}");
+
+        await using var receiver = await Receiver.StartAsync();
+        double oursPerSecond;
+
+        using (var hub = new HubHost(Path.Combine(root, "hub")))
+        {
+            using var api = hub.Client();
+            await hub.CreateWebhooksAsync(fanoutWebhooks, "bench-fanout", i => receiver.Url($"/fanout/{i}"));
+            await hub.CreateWebhooksAsync(1, "bench-steady", _ => receiver.Url("/steady"));
+            // Warm-up: JIT, connection pools, SQLite caches; not measured.
+            await hub.CreateWebhooksAsync(1, "bench-warmup", _ => receiver.Url("/warmup"));
+            for (var i = 0; i < 20; i++) await Report(api, "bench-warmup");
+            await receiver.WaitForCountAsync(20, TimeSpan.FromSeconds(60));
+
+            // (0) Where an ingest's time goes, on an idle app: the whole POST, an authenticated GET, a bare Hangfire enqueue.
+            var post = new List<double>();
+            var get = new List<double>();
+            var enqueue = new List<double>();
+            var hangfire = hub.Services.GetRequiredService<IBackgroundJobClient>();
+            for (var i = 0; i < 20; i++)
+            {
+                var t = Stopwatch.GetTimestamp();
+                await Report(api, "bench-nobody");
+                post.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                t = Stopwatch.GetTimestamp();
+                (await api.GetAsync("/api/policy-changes?pageSize=1")).EnsureSuccessStatusCode();
+                get.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                t = Stopwatch.GetTimestamp();
+                hangfire.Schedule(() => NaiveJob.Nothing(), TimeSpan.FromDays(1));
+                enqueue.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+            Console.WriteLine($"[0] idle, median of 20: POST /api/policy-changes {Median(post):0.0} ms, authenticated GET {Median(get):0.0} ms, " +
+                              $"bare Hangfire job creation {Median(enqueue):0.0} ms   [load {Load()}]");
+
+            // (1) Fan-out: every change goes to all 100 webhooks.
+            receiver.Reset();
+            var total = fanoutWebhooks * fanoutChanges;
+            var loadBefore = Load();
+            var started = Stopwatch.GetTimestamp();
+            await Parallel.ForAsync(0, fanoutChanges, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (_, _) => await Report(api, "bench-fanout"));
+            var ingested = Stopwatch.GetElapsedTime(started);
+            await receiver.WaitForCountAsync(total, TimeSpan.FromMinutes(5));
+            var elapsed = Stopwatch.GetElapsedTime(started, receiver.LastReceiptTicks);
+            oursPerSecond = total / elapsed.TotalSeconds;
+            Console.WriteLine($"[1] fan-out: {fanoutWebhooks} webhooks x {fanoutChanges} policy changes = {total} deliveries in {elapsed.TotalSeconds:0.00} s " +
+                              $"(all {fanoutChanges} ingested in {ingested.TotalSeconds:0.00} s) -> {oursPerSecond:0} deliveries/s   [load {loadBefore}]");
+            await WaitUntilRecorded(hub, total + 20);
+
+            // (2) Steady: 50 changes a second to one webhook, ingest-to-receipt latency.
+            receiver.Reset();
+            loadBefore = Load();
+            var count = steadyRate * steadySeconds;
+            var sentAt = new long[count];
+            var answeredAt = new long[count];
+            var ids = new Guid[count];
+            var clock = Stopwatch.StartNew();
+            var posts = new List<Task>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var due = TimeSpan.FromSeconds((double)i / steadyRate);
+                if (due > clock.Elapsed) await Task.Delay(due - clock.Elapsed);
+                var n = i;
+                posts.Add(Task.Run(async () =>
+                {
+                    sentAt[n] = Stopwatch.GetTimestamp();
+                    ids[n] = await Report(api, "bench-steady");
+                    answeredAt[n] = Stopwatch.GetTimestamp();
+                }));
+            }
+            await Task.WhenAll(posts);
+            await receiver.WaitForCountAsync(count, TimeSpan.FromMinutes(2));
+            var latencies = Enumerable.Range(0, count)
+                .Select(i => Stopwatch.GetElapsedTime(sentAt[i], receiver.FirstReceiptByChange[ids[i]]).TotalMilliseconds)
+                .Order().ToArray();
+            Console.WriteLine($"[2] steady: {steadyRate} changes/s for {steadySeconds} s ({count} changes) to 1 webhook, ingest-to-receipt: " +
+                              $"p50 {Pct(latencies, 0.50):0} ms, p95 {Pct(latencies, 0.95):0} ms, p99 {Pct(latencies, 0.99):0} ms, max {latencies[^1]:0} ms   [load {loadBefore}]");
+            var answers = Enumerable.Range(0, count).Select(i => Stopwatch.GetElapsedTime(sentAt[i], answeredAt[i]).TotalMilliseconds).Order().ToArray();
+            Console.WriteLine($"    of which the 202 answer to POST /api/policy-changes: p50 {Pct(answers, 0.50):0} ms, p99 {Pct(answers, 0.99):0} ms");
+        }
+        Console.WriteLine($"[3] peak RSS (VmHWM) of the bench process after [1] and [2] (app, Hangfire, receiver, client): {PeakRssMb():0} MB");
+
+        // Baseline A: plain signed HttpClient POSTs, no persistence: the machine's limit.
+        {
+            receiver.Reset();
+            var loadBefore = Load();
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
+            var secret = WebhookSecret.Generate();
+            var body = Encoding.UTF8.GetBytes(SampleBody());
+            var url = receiver.Url("/plain");
+            var started = Stopwatch.GetTimestamp();
+            await Parallel.ForAsync(0, plainCount, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+                foreach (var (name, value) in WebhookSigner.Sign([secret], "evt_plain", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), body).All())
+                    request.Headers.TryAddWithoutValidation(name, value);
+                using var response = await client.SendAsync(request, ct);
+            });
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var plainPerSecond = plainCount / elapsed.TotalSeconds;
+            Console.WriteLine($"[4] baseline plain HttpClient: {plainCount} signed POSTs, 64 in flight, no persistence: {plainPerSecond:0} POSTs/s   [load {loadBefore}]");
+
+            // Baseline B: one Hangfire job per delivery, Hangfire's default options (SQLite storage, default server).
+            receiver.Reset();
+            loadBefore = Load();
+            // The app's host (and its logger factory, which Hangfire logged through) is gone.
+            Hangfire.Logging.LogProvider.SetCurrentLogProvider(null);
+            var storage = new SQLiteStorage(Path.Combine(root, "naive-hangfire.db"), new SQLiteStorageOptions());
+            var jobs = new BackgroundJobClient(storage);
+            // Default options except the activator: the app's DI activator went with its host, and these jobs are static.
+            using (var server = new BackgroundJobServer(new BackgroundJobServerOptions { Activator = new JobActivator() }, storage))
+            {
+                var naiveUrl = receiver.Url("/naive");
+                var payload = SampleBody();
+                var naiveStarted = Stopwatch.GetTimestamp();
+                for (var i = 0; i < naiveCount; i++)
+                    jobs.Enqueue(() => NaiveJob.Deliver(naiveUrl, payload, secret));
+                await receiver.WaitForCountAsync(naiveCount, TimeSpan.FromMinutes(4));
+                var naiveElapsed = Stopwatch.GetElapsedTime(naiveStarted, receiver.LastReceiptTicks);
+                var naivePerSecond = naiveCount / naiveElapsed.TotalSeconds;
+                Console.WriteLine($"[5] baseline naive: {naiveCount} deliveries as one Hangfire job each, default options " +
+                                  $"({new BackgroundJobServerOptions().WorkerCount} workers): {naiveElapsed.TotalSeconds:0.0} s -> {naivePerSecond:0} deliveries/s   [load {loadBefore}]");
+                Console.WriteLine($"ratios: ours/plain = {oursPerSecond / plainPerSecond:0.00}, ours/naive = {oursPerSecond / naivePerSecond:0.0}x");
+            }
+        }
+        Console.WriteLine($"load at end: {Load()}");
+        try { Directory.Delete(root, true); } catch (IOException) { }
+    }
+
+    private static async Task<Guid> Report(HttpClient api, string route)
+    {
+        var response = await api.PostAsJsonAsync("/api/policy-changes", new { route, source = "https://bench.example/" + route, diff = "--- a/fees\n+++ b/fees\n-Application fee: £490\n+Application fee: £524\n", summary = "Fee rises" });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    // Attempt rows are written after the receiver has the POST; let them land before the next measurement.
+    private static async Task WaitUntilRecorded(HubHost hub, int attempts)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            using var scope = hub.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<WebhookHub.Core.Persistence.WebhookHubDbContext>();
+            if (db.Attempts.Count() >= attempts) return;
+            await Task.Delay(100);
+        }
+    }
+
+    private static string SampleBody() =>
+        "{\"id\":\"evt_plain\",\"type\":\"policy_change.detected\",\"timestamp\":\"2026-11-29T07:00:00Z\",\"data\":{\"policyChangeId\":\"00000000-0000-0000-0000-000000000000\",\"route\":\"bench\",\"source\":\"https://bench.example/\",\"detectedAt\":\"2026-11-29T07:00:00Z\",\"diff\":\"--- a/fees\\n+++ b/fees\\n-Application fee: £490\\n+Application fee: £524\\n\",\"summary\":\"Fee rises\"}}";
+
+    private static double Median(List<double> values) => Pct(values.Order().ToArray(), 0.5);
+
+    private static double Pct(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private static double PeakRssMb()
+    {
+        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:")) : null;
+        return line is null
+            ? Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0
+            : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+    }
+}
+
+/// <summary>The naive design: each delivery is its own Hangfire job making one signed POST.</summary>
+public static class NaiveJob
+{
+    private static readonly HttpClient Client = new();
+
+    public static void Nothing() { }
+
+    public static async Task Deliver(string url, string payload, string secret)
+    {
+        var body = Encoding.UTF8.GetBytes(payload);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        foreach (var (name, value) in WebhookSigner.Sign([secret], "evt_naive", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), body).All())
+            request.Headers.TryAddWithoutValidation(name, value);
+        using var response = await Client.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+    }
+}

@@ -1,0 +1,71 @@
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Webhooks;
+
+namespace WebhookHub.Core.Delivery;
+
+/// <summary>A failed delivery waiting for a person.</summary>
+public sealed record DeadLetter(
+    Guid DeliveryId, Guid WebhookId, string WebhookName, string EventId, string EventType, Guid? PolicyChangeId,
+    int AttemptCount, int? LastStatusCode, string? LastError, DateTime? LastAttemptAt, string? HangfireJobId, DateTime CreatedAt);
+
+/// <summary>
+/// The dead-letter queue: deliveries in <c>failed</c>, whose Hangfire job is in the Failed state.
+/// A retry gives a fresh budget and requeues that same job, so /hangfire keeps one job per delivery
+/// with its whole story; only when the job is gone (deleted at /hangfire) is a new one enqueued.
+/// </summary>
+public sealed class DeadLetterService(WebhookHubDbContext db, SqliteWriteGate writes, IBackgroundJobClient jobs, TimeProvider time)
+{
+    public const int MaxListed = 1000;
+
+    /// <param name="visible">The webhooks the caller may see (a customer's own, or all).</param>
+    public async Task<List<DeadLetter>> ListAsync(IQueryable<Webhook> visible, Guid? webhookId, CancellationToken ct) =>
+        await (from d in db.Deliveries
+               join w in visible on d.WebhookId equals w.Id
+               where d.Status == DeliveryStatus.Failed && (webhookId == null || d.WebhookId == webhookId)
+               orderby d.UpdatedAt descending
+               select new DeadLetter(d.Id, w.Id, w.Name, d.EventId, d.EventType, d.PolicyChangeId, d.AttemptCount,
+                   d.LastStatusCode, d.LastError, d.LastAttemptAt, d.HangfireJobId, d.CreatedAt))
+            .Take(MaxListed)
+            .ToListAsync(ct);
+
+    /// <summary>Retries the given failed deliveries the caller may see; returns the ids actually retried.</summary>
+    public async Task<List<Guid>> RetryAsync(IQueryable<Webhook> visible, IReadOnlyCollection<Guid>? deliveryIds, Guid? webhookId, CancellationToken ct)
+    {
+        var query = from d in db.Deliveries
+                    join w in visible on d.WebhookId equals w.Id
+                    where d.Status == DeliveryStatus.Failed && w.DeletedAt == null
+                    select d;
+        if (deliveryIds is not null) query = query.Where(d => deliveryIds.Contains(d.Id));
+        if (webhookId is not null) query = query.Where(d => d.WebhookId == webhookId);
+        var deliveries = await query.ToListAsync(ct);
+        if (deliveries.Count == 0) return [];
+
+        var now = time.GetUtcNow().UtcDateTime;
+        foreach (var delivery in deliveries)
+        {
+            delivery.Status = DeliveryStatus.Retrying;
+            delivery.BudgetStartsAfterAttempt = delivery.AttemptCount;
+            delivery.NextAttemptAt = now;
+            delivery.UpdatedAt = now;
+        }
+        // Saved before the jobs run, so the job sees the fresh budget.
+        await writes.SaveChangesAsync(db, ct);
+
+        foreach (var delivery in deliveries)
+        {
+            var requeued = delivery.HangfireJobId is { } jobId && jobs.ChangeState(jobId, new Hangfire.States.EnqueuedState
+            {
+                Reason = "Retried from the dead-letter queue",
+            }, Hangfire.States.FailedState.StateName);
+            if (!requeued)
+            {
+                var id = delivery.Id;
+                delivery.HangfireJobId = jobs.Enqueue<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
+            }
+        }
+        await writes.SaveChangesAsync(db, ct);
+        return deliveries.Select(d => d.Id).ToList();
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Persistence;
+using WebhookHub.Web.Api;
+
+namespace WebhookHub.Web.Features.Deliveries;
+
+/// <summary>A webhook's deliveries: the test button, the attempt history and its export.</summary>
+public static class DeliveriesApi
+{
+    public sealed record TestResult(Guid DeliveryId, string EventId, string Status, int? StatusCode, long DurationMs, string? Error, string? ResponseBody);
+
+    public static IEndpointRouteBuilder MapDeliveriesApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/webhooks/{id:guid}").WithTags("Deliveries")
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+        group.MapPost("/test", SendTest);
+        group.MapGet("/deliveries", ListAttempts);
+        group.MapGet("/deliveries/export", ExportAttempts);
+        return app;
+    }
+
+    /// <summary>Sends a <c>webhook.test</c> event and answers once the first attempt is known (up to the request timeout).</summary>
+    public static async Task<Results<Ok<TestResult>, NotFound>> SendTest(
+        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryJob deliveries)
+    {
+        var webhook = await db.Webhooks.VisibleTo(user).FirstOrDefaultAsync(w => w.Id == id && w.DeletedAt == null);
+        if (webhook is null) return TypedResults.NotFound();
+        // Not the request's token: a caller who hangs up must not leave a delivery half-made.
+        var attempt = await deliveries.SendTestAsync(webhook, CancellationToken.None);
+        return TypedResults.Ok(new TestResult(attempt.DeliveryId, attempt.EventId, Lower(attempt.Status), attempt.StatusCode,
+            attempt.DurationMs, attempt.ErrorMessage, attempt.ResponseBody));
+    }
+
+    public static async Task<Results<Ok<PagedList<AttemptRow>>, NotFound, ValidationProblem>> ListAttempts(
+        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, CancellationToken ct,
+        string? status = null, DateTime? from = null, DateTime? to = null, int page = 1, int pageSize = 50)
+    {
+        if (Paging.Validate(page, pageSize) is { } problem) return problem;
+        var filter = Filter(status, from, to);
+        if (filter.Problem is not null) return filter.Problem;
+        if (!await db.Webhooks.VisibleTo(user).AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
+
+        var query = Query(db, id, filter);
+        var total = await query.CountAsync(ct);
+        var rows = await query.OrderByDescending(a => a.CreatedAt).ThenByDescending(a => a.Id)
+            .Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct);
+        return TypedResults.Ok(new PagedList<AttemptRow>(rows.Select(AttemptRow.From).ToList(), page, pageSize, total));
+    }
+
+    /// <summary>Streams the filtered attempts, newest first, as CSV (CsvHelper) or a JSON array; nothing is buffered whole.</summary>
+    public static async Task<Results<EmptyHttpResult, NotFound, ValidationProblem>> ExportAttempts(
+        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, HttpContext http, CancellationToken ct,
+        string? format = "csv", string? status = null, DateTime? from = null, DateTime? to = null)
+    {
+        format = (format ?? "csv").ToLowerInvariant();
+        if (format is not ("csv" or "json")) return FieldErrors.Single("format", "format must be csv or json.");
+        var filter = Filter(status, from, to);
+        if (filter.Problem is not null) return filter.Problem;
+        if (!await db.Webhooks.VisibleTo(user).AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
+
+        var rows = Query(db, id, filter).OrderByDescending(a => a.CreatedAt).ThenByDescending(a => a.Id)
+            .AsAsyncEnumerable().Select(AttemptRow.From);
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"webhook-{id}-deliveries.{format}\"";
+        if (format == "json")
+        {
+            http.Response.ContentType = "application/json";
+            await System.Text.Json.JsonSerializer.SerializeAsync(http.Response.Body, rows,
+                new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web), ct);
+            return TypedResults.Empty;
+        }
+
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        await AttemptRow.WriteCsvAsync(http.Response.Body, rows, ct);
+        return TypedResults.Empty;
+    }
+
+    private sealed record AttemptFilter(AttemptStatus? Status, DateTime? From, DateTime? To, ValidationProblem? Problem);
+
+    private static AttemptFilter Filter(string? status, DateTime? from, DateTime? to)
+    {
+        var errors = new FieldErrors();
+        AttemptStatus? parsed = null;
+        if (!string.IsNullOrWhiteSpace(status))
+        {
+            if (Enum.TryParse<AttemptStatus>(status, ignoreCase: true, out var s) && !int.TryParse(status, out _)) parsed = s;
+            else errors.Add("status", "status must be one of pending, success, failed, retrying.");
+        }
+        if (from is not null && to is not null && from > to) errors.Add("from", "from must not be after to.");
+        return new AttemptFilter(parsed, from?.ToUniversalTime(), to?.ToUniversalTime(), errors.Any ? errors.ToProblem() : null);
+    }
+
+    private static IQueryable<DeliveryAttempt> Query(WebhookHubDbContext db, Guid webhookId, AttemptFilter filter)
+    {
+        var query = db.Attempts.AsNoTracking().Where(a => a.WebhookId == webhookId);
+        if (filter.Status is { } status) query = query.Where(a => a.Status == status);
+        if (filter.From is { } from) query = query.Where(a => a.CreatedAt >= from);
+        if (filter.To is { } to) query = query.Where(a => a.CreatedAt <= to);
+        return query;
+    }
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+}
