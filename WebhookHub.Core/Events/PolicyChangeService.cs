@@ -13,8 +13,23 @@ public sealed record PolicyChangeSummary(
 /// <summary>A change reported by the detector (API) or by an admin on the policy changes page.</summary>
 public sealed record PolicyChangeInput(string? Route, string? Source, string? Diff, string? Summary = null, DateTime? DetectedAt = null);
 
-/// <summary>Reading policy changes, newest first and a page at a time, and taking new ones in.</summary>
-public sealed class PolicyChangeService(WebhookHubDbContext db)
+/// <summary>What reporting a change came to.</summary>
+public abstract record PolicyChangeOutcome
+{
+    private PolicyChangeOutcome() { }
+
+    /// <summary>Stored and handed to the fan-out; the caller never waits for a webhook.</summary>
+    public sealed record Accepted(PolicyChange Change) : PolicyChangeOutcome;
+
+    /// <param name="Errors">Field name (as in the JSON body) → what is wrong with it.</param>
+    public sealed record Invalid(IReadOnlyDictionary<string, string> Errors) : PolicyChangeOutcome;
+}
+
+/// <summary>
+/// Policy changes in and out: the API and the page's "trigger a change" form both report through
+/// <see cref="CreateAsync"/>; lists read newest first, a page at a time.
+/// </summary>
+public sealed class PolicyChangeService(WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, TimeProvider time)
 {
     public const int MaxRouteLength = 200;
     public const int MaxSourceLength = 2048;
@@ -31,6 +46,24 @@ public sealed class PolicyChangeService(WebhookHubDbContext db)
         if (input.Summary is { Length: > MaxSummaryChars }) errors["summary"] = $"summary must be at most {MaxSummaryChars} characters.";
         if (input.DetectedAt?.ToUniversalTime() > now.AddMinutes(5)) errors["detectedAt"] = "detectedAt must not be in the future.";
         return errors;
+    }
+
+    public async Task<PolicyChangeOutcome> CreateAsync(PolicyChangeInput input, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var errors = Validate(input, now);
+        if (errors.Count > 0) return new PolicyChangeOutcome.Invalid(errors);
+
+        var change = new PolicyChange
+        {
+            Id = Guid.CreateVersion7(), Route = input.Route!.Trim(), Source = input.Source!.Trim(), Diff = input.Diff!,
+            Summary = input.Summary, DetectedAt = input.DetectedAt?.ToUniversalTime() ?? now, CreatedAt = now,
+        };
+        db.PolicyChanges.Add(change);
+        await writes.SaveChangesAsync(db, ct);
+        // Stored first: if the process dies before the fan-out, FannedOutAt stays null and the owed-job sweep finds it.
+        dispatcher.Dispatch(change.Id);
+        return new PolicyChangeOutcome.Accepted(change);
     }
 
     private static void Require(Dictionary<string, string> errors, string field, string? value, int maxLength)

@@ -9,7 +9,8 @@ public sealed class EmptyPagesTests(BrowserFixture fixture) : IClassFixture<Brow
     [Theory]
     [InlineData("/webhooks", "Create your first webhook")]
     [InlineData("/deliveries", "Send a test from the webhooks list")]
-    [InlineData("/policy-changes", "trigger form arrives with the delivery pipeline")]
+    [InlineData("/policy-changes", "an admin can also trigger one here")]
+    [InlineData("/dead-letters", "Failures that exhaust their retries land here")]
     public async Task Empty_lists_say_what_to_do_next(string path, string hint)
     {
         var page = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress);
