@@ -69,7 +69,6 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
         var webhookRow = page.Locator("tr").Filter(new() { HasText = "Receiver E2E" });
         await webhookRow.GetByRole(AriaRole.Button, new() { Name = "Test" }).ClickAsync();
         await Assertions.Expect(webhookRow.Locator("[data-testid=test-result]")).ToContainTextAsync("HTTP 200");
-        await page.GetByText("Test to \"Receiver E2E\": HTTP 200").WaitForAsync();
         Assert.Equal("webhook.test", receiver.RequestsTo("/e2e").Single().Header("X-Webhook-Event"));
         await Infrastructure.Browser.ScreenshotAsync(page, "webhooks-tested-1280");
 
@@ -93,6 +92,11 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
         var attemptRow = page.Locator("[data-testid=history] tbody tr").Filter(new() { HasText = "policy_change.detected" });
         await attemptRow.Locator("[data-status=success]").WaitForAsync();
         await Infrastructure.Browser.ScreenshotAsync(page, "history-1280");
+        // The export link carries the filters and is signed in by the page's cookie.
+        var csvHref = await page.GetByRole(AriaRole.Link, new() { Name = "Export CSV" }).GetAttributeAsync("href");
+        var csv = await page.Context.APIRequest.GetAsync(csvHref!);
+        Assert.Equal(200, csv.Status);
+        Assert.Contains(received.Header("webhook-id"), await csv.TextAsync());
         await attemptRow.ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=attempt-body]")).ToHaveTextAsync(received.BodyText);
         await SettledAsync(page.Locator(".mud-dialog"));
