@@ -32,6 +32,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WebhookSecretProtector>();
         services.AddSingleton<WebhookUrlValidator>();
         services.AddScoped<WebhookService>();
+        services.AddScoped<Delivery.DeliveryHistory>();
+        services.AddScoped<Events.PolicyChangeService>();
         services.AddScoped<ApiKeyService>();
         services.AddScoped<AdminBootstrapper>();
 

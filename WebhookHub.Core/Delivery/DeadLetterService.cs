@@ -21,14 +21,29 @@ public sealed class DeadLetterService(WebhookHubDbContext db, SqliteWriteGate wr
 
     /// <param name="visible">The webhooks the caller may see (a customer's own, or all).</param>
     public async Task<List<DeadLetter>> ListAsync(IQueryable<Webhook> visible, Guid? webhookId, CancellationToken ct) =>
-        await (from d in db.Deliveries
-               join w in visible on d.WebhookId equals w.Id
-               where d.Status == DeliveryStatus.Failed && (webhookId == null || d.WebhookId == webhookId)
-               orderby d.UpdatedAt descending
-               select new DeadLetter(d.Id, w.Id, w.Name, d.EventId, d.EventType, d.PolicyChangeId, d.AttemptCount,
-                   d.LastStatusCode, d.LastError, d.LastAttemptAt, d.HangfireJobId, d.CreatedAt))
-            .Take(MaxListed)
-            .ToListAsync(ct);
+        await Query(visible, webhookId).Take(MaxListed).ToListAsync(ct);
+
+    /// <summary>One page of <see cref="ListAsync"/>'s order and the total: the dead-letter page never loads the queue whole.</summary>
+    public async Task<(List<DeadLetter> Items, int Total)> PageAsync(IQueryable<Webhook> visible, Guid? webhookId, int skip, int take, CancellationToken ct)
+    {
+        var query = Query(visible, webhookId);
+        return (await query.Skip(Math.Max(0, skip)).Take(take).ToListAsync(ct), await query.CountAsync(ct));
+    }
+
+    /// <summary>The webhooks that have dead letters (id → name), for the page's filter.</summary>
+    public Task<Dictionary<Guid, string>> WebhooksWithDeadLettersAsync(IQueryable<Webhook> visible, CancellationToken ct) =>
+        (from d in db.Deliveries
+         join w in visible on d.WebhookId equals w.Id
+         where d.Status == DeliveryStatus.Failed
+         select new { w.Id, w.Name }).Distinct().ToDictionaryAsync(w => w.Id, w => w.Name, ct);
+
+    private IQueryable<DeadLetter> Query(IQueryable<Webhook> visible, Guid? webhookId) =>
+        from d in db.Deliveries
+        join w in visible on d.WebhookId equals w.Id
+        where d.Status == DeliveryStatus.Failed && (webhookId == null || d.WebhookId == webhookId)
+        orderby d.UpdatedAt descending, d.Id descending
+        select new DeadLetter(d.Id, w.Id, w.Name, d.EventId, d.EventType, d.PolicyChangeId, d.AttemptCount,
+            d.LastStatusCode, d.LastError, d.LastAttemptAt, d.HangfireJobId, d.CreatedAt);
 
     /// <summary>Retries the given failed deliveries the caller may see; returns the ids actually retried.</summary>
     public async Task<List<Guid>> RetryAsync(IQueryable<Webhook> visible, IReadOnlyCollection<Guid>? deliveryIds, Guid? webhookId, CancellationToken ct)

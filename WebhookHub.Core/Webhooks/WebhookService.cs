@@ -64,6 +64,31 @@ public sealed class WebhookService(
     public Task<List<Webhook>> ListAsync(WebhookCaller caller, CancellationToken ct = default) =>
         Visible(caller).OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).ToListAsync(ct);
 
+    /// <summary>One page of <see cref="ListAsync"/>'s order, and how many there are: the UI never loads every customer's webhooks at once.</summary>
+    public async Task<(List<Webhook> Items, int Total)> PageAsync(WebhookCaller caller, int skip, int take, CancellationToken ct = default)
+    {
+        var query = Visible(caller);
+        var total = await query.CountAsync(ct);
+        var items = await query.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).Skip(Math.Max(0, skip)).Take(Math.Clamp(take, 1, 500)).ToListAsync(ct);
+        return (items, total);
+    }
+
+    /// <summary>What is wrong with a name, or null; the form asks as the user types, so both say the same thing.</summary>
+    public static string? NameError(string? name)
+    {
+        name = name?.Trim();
+        if (string.IsNullOrEmpty(name)) return "name is required";
+        return name.Length > MaxNameLength ? $"name must be at most {MaxNameLength} characters" : null;
+    }
+
+    /// <summary>What is wrong with a list of event types, or null (null itself means every subscribable type).</summary>
+    public static string? EventsError(IReadOnlyList<string?>? events)
+    {
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+        ValidateEvents(events, errors);
+        return errors.GetValueOrDefault("events");
+    }
+
     /// <param name="includeDeleted">Honoured for Admins and Operators only: a deleted webhook's history stays theirs to read.</param>
     public Task<Webhook?> GetAsync(WebhookCaller caller, Guid id, bool includeDeleted = false, CancellationToken ct = default) =>
         Visible(caller, includeDeleted && caller.SeesEverything).FirstOrDefaultAsync(w => w.Id == id, ct);
@@ -227,8 +252,7 @@ public sealed class WebhookService(
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
 
         var name = input.Name?.Trim();
-        if (string.IsNullOrEmpty(name)) errors["name"] = "name is required";
-        else if (name.Length > MaxNameLength) errors["name"] = $"name must be at most {MaxNameLength} characters";
+        if (NameError(name) is { } nameError) errors["name"] = nameError;
 
         var url = await urlValidator.ValidateAsync(input.Url, ct);
         if (!url.IsValid) errors["url"] = url.Error!;

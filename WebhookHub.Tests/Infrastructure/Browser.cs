@@ -49,7 +49,8 @@ public sealed class Browser : IAsyncDisposable
         await page.FillAsync("#email", email);
         await page.FillAsync("#password", password);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForSelectorAsync("[data-testid=signed-in-user]");
+        // Attached, not visible: narrow layouts hide the e-mail in the app bar.
+        await page.WaitForSelectorAsync("[data-testid=signed-in-user]", new() { State = WaitForSelectorState.Attached });
     }
 
     /// <summary>Saves a screenshot under the test output folder (screenshots/), and returns its path.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using WebhookHub.Core.Identity;
+using WebhookHub.Core.Webhooks;
 
 namespace WebhookHub.Web.Api;
 
@@ -12,4 +13,7 @@ public static class UserExtensions
 
     /// <summary>Admins and operators look after every customer's webhooks.</summary>
     public static bool SeesEverything(this ClaimsPrincipal user) => user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Operator);
+
+    /// <summary>The caller as the webhook service sees it; the API and the pages build it the same way.</summary>
+    public static WebhookCaller AsWebhookCaller(this ClaimsPrincipal user) => new(user.Id(), user.IsAdmin(), user.SeesEverything());
 }

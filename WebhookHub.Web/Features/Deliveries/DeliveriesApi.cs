@@ -36,34 +36,32 @@ public static class DeliveriesApi
     }
 
     public static async Task<Results<Ok<PagedList<AttemptRow>>, NotFound, ValidationProblem>> ListAttempts(
-        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, CancellationToken ct,
+        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, CancellationToken ct,
         string? status = null, DateTime? from = null, DateTime? to = null, int page = 1, int pageSize = 50)
     {
         if (Paging.Validate(page, pageSize) is { } problem) return problem;
-        var filter = Filter(status, from, to);
-        if (filter.Problem is not null) return filter.Problem;
-        if (!await db.Webhooks.VisibleTo(user).AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
+        var (filter, problem2) = Filter(status, from, to);
+        if (problem2 is not null) return problem2;
+        var visible = db.Webhooks.VisibleTo(user);
+        if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
 
-        var query = Query(db, id, filter);
-        var total = await query.CountAsync(ct);
-        var rows = await query.OrderByDescending(a => a.CreatedAt).ThenByDescending(a => a.Id)
-            .Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(ct);
+        var (rows, total) = await history.PageAsync(visible, id, filter, (page - 1) * pageSize, pageSize, ct);
         return TypedResults.Ok(new PagedList<AttemptRow>(rows.Select(AttemptRow.From).ToList(), page, pageSize, total));
     }
 
     /// <summary>Streams the filtered attempts, newest first, as CSV (CsvHelper) or a JSON array; nothing is buffered whole.</summary>
     public static async Task<Results<EmptyHttpResult, NotFound, ValidationProblem>> ExportAttempts(
-        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, HttpContext http, CancellationToken ct,
+        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, HttpContext http, CancellationToken ct,
         string? format = "csv", string? status = null, DateTime? from = null, DateTime? to = null)
     {
         format = (format ?? "csv").ToLowerInvariant();
         if (format is not ("csv" or "json")) return FieldErrors.Single("format", "format must be csv or json.");
-        var filter = Filter(status, from, to);
-        if (filter.Problem is not null) return filter.Problem;
-        if (!await db.Webhooks.VisibleTo(user).AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
+        var (filter, problem) = Filter(status, from, to);
+        if (problem is not null) return problem;
+        var visible = db.Webhooks.VisibleTo(user);
+        if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
 
-        var rows = Query(db, id, filter).OrderByDescending(a => a.CreatedAt).ThenByDescending(a => a.Id)
-            .AsAsyncEnumerable().Select(AttemptRow.From);
+        var rows = history.Query(visible, id, filter).AsAsyncEnumerable().Select(AttemptRow.From);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"webhook-{id}-deliveries.{format}\"";
         if (format == "json")
         {
@@ -78,28 +76,11 @@ public static class DeliveriesApi
         return TypedResults.Empty;
     }
 
-    private sealed record AttemptFilter(AttemptStatus? Status, DateTime? From, DateTime? To, ValidationProblem? Problem);
-
-    private static AttemptFilter Filter(string? status, DateTime? from, DateTime? to)
+    /// <summary>The filter as Core reads it, or the 400 naming what is wrong.</summary>
+    private static (AttemptFilter Filter, ValidationProblem? Problem) Filter(string? status, DateTime? from, DateTime? to)
     {
-        var errors = new FieldErrors();
-        AttemptStatus? parsed = null;
-        if (!string.IsNullOrWhiteSpace(status))
-        {
-            if (Enum.TryParse<AttemptStatus>(status, ignoreCase: true, out var s) && !int.TryParse(status, out _)) parsed = s;
-            else errors.Add("status", "status must be one of pending, success, failed, retrying.");
-        }
-        if (from is not null && to is not null && from > to) errors.Add("from", "from must not be after to.");
-        return new AttemptFilter(parsed, from?.ToUniversalTime(), to?.ToUniversalTime(), errors.Any ? errors.ToProblem() : null);
-    }
-
-    private static IQueryable<DeliveryAttempt> Query(WebhookHubDbContext db, Guid webhookId, AttemptFilter filter)
-    {
-        var query = db.Attempts.AsNoTracking().Where(a => a.WebhookId == webhookId);
-        if (filter.Status is { } status) query = query.Where(a => a.Status == status);
-        if (filter.From is { } from) query = query.Where(a => a.CreatedAt >= from);
-        if (filter.To is { } to) query = query.Where(a => a.CreatedAt <= to);
-        return query;
+        var (filter, errors) = AttemptFilter.Parse(status, from, to);
+        return (filter, errors.Count == 0 ? null : errors.Aggregate(new FieldErrors(), (e, kv) => e.Add(kv.Key, kv.Value)).ToProblem());
     }
 
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();

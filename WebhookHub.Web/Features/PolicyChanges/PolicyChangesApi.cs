@@ -10,7 +10,7 @@ namespace WebhookHub.Web.Features.PolicyChanges;
 
 public static class PolicyChangesApi
 {
-    public const int MaxDiffChars = 5 * 1024 * 1024;
+    public const int MaxDiffChars = PolicyChangeService.MaxDiffChars;
 
     public sealed record CreatePolicyChangeRequest(string? Route, string? Source, string? Diff, string? Summary, DateTime? DetectedAt);
     public sealed record Accepted(Guid Id);
@@ -34,29 +34,14 @@ public static class PolicyChangesApi
 
     /// <summary>Stores the change and hands it to the in-process fan-out: the caller never waits for a webhook.</summary>
     public static async Task<Results<Accepted<Accepted>, ValidationProblem>> CreatePolicyChange(
-        CreatePolicyChangeRequest request, WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, TimeProvider time, CancellationToken ct)
-    {
-        var errors = new FieldErrors();
-        errors.Require("route", request.Route, 200);
-        errors.Require("source", request.Source, 2048);
-        errors.Require("diff", request.Diff, MaxDiffChars);
-        if (request.Summary is { Length: > 10_000 }) errors.Add("summary", "summary must be at most 10000 characters.");
-        var now = time.GetUtcNow().UtcDateTime;
-        var detectedAt = request.DetectedAt?.ToUniversalTime() ?? now;
-        if (detectedAt > now.AddMinutes(5)) errors.Add("detectedAt", "detectedAt must not be in the future.");
-        if (errors.Any) return errors.ToProblem();
-
-        var change = new PolicyChange
+        CreatePolicyChangeRequest request, PolicyChangeService changes, CancellationToken ct) =>
+        await changes.CreateAsync(new PolicyChangeInput(request.Route, request.Source, request.Diff, request.Summary, request.DetectedAt), ct) switch
         {
-            Id = Guid.CreateVersion7(), Route = request.Route!.Trim(), Source = request.Source!.Trim(), Diff = request.Diff!,
-            Summary = request.Summary, DetectedAt = detectedAt, CreatedAt = now,
+            PolicyChangeOutcome.Accepted accepted =>
+                TypedResults.Accepted($"/api/policy-changes/{accepted.Change.Id}", new Accepted(accepted.Change.Id)),
+            PolicyChangeOutcome.Invalid invalid => invalid.Errors.Aggregate(new FieldErrors(), (e, kv) => e.Add(kv.Key, kv.Value)).ToProblem(),
+            var other => throw new InvalidOperationException($"Unexpected outcome {other.GetType().Name}."),
         };
-        db.PolicyChanges.Add(change);
-        await writes.SaveChangesAsync(db, ct);
-        // Stored first: if the process dies before the fan-out, FannedOutAt stays null and the owed-job sweep finds it.
-        dispatcher.Dispatch(change.Id);
-        return TypedResults.Accepted($"/api/policy-changes/{change.Id}", new Accepted(change.Id));
-    }
 
     public static async Task<Results<Ok<PolicyChangeResponse>, NotFound>> GetPolicyChange(Guid id, WebhookHubDbContext db, CancellationToken ct)
     {

@@ -146,6 +146,4 @@ public static class WebhooksApi
 
     private static InvalidOperationException Unexpected(WebhookOutcome outcome) =>
         new($"Unexpected outcome {outcome.GetType().Name} for this endpoint.");
-
-    private static WebhookCaller AsWebhookCaller(this ClaimsPrincipal user) => new(user.Id(), user.IsAdmin(), user.SeesEverything());
 }
