@@ -31,6 +31,7 @@ public sealed partial class DeliveryJob(
     WebhookSecretProtector protector,
     IOptions<WebhookHubOptions> options,
     TimeProvider time,
+    FanoutDispatcher dispatcher,
     ILogger<DeliveryJob> log)
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
@@ -97,12 +98,11 @@ public sealed partial class DeliveryJob(
         var unfinished = await db.Deliveries
             .Where(d => d.PolicyChangeId != null && d.CreatedAt < before
                 && (d.Status == DeliveryStatus.Pending || (d.HangfireJobId == null && (d.Status == DeliveryStatus.Retrying || d.Status == DeliveryStatus.Failed))))
-            .Select(d => d.PolicyChangeId!.Value).Distinct().Take(1000).ToListAsync(ct);
+            .Select(d => d.PolicyChangeId!.Value).Distinct().OrderBy(id => id).Take(1000).ToListAsync(ct);
+        // Through the dispatcher, which skips a change that is fanning out right now (slow receivers can
+        // keep first attempts pending past the minute).
         foreach (var id in changes.Concat(unfinished).Distinct())
-        {
-            db.ChangeTracker.Clear();
-            await FanOut(id, null, ct);
-        }
+            dispatcher.Dispatch(id);
     }
 
     /// <summary>

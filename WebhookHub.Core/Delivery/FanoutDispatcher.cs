@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,9 @@ namespace WebhookHub.Core.Delivery;
 /// machine, a Hangfire job per change (enqueue, poll, state changes on SQLite) put seconds between a
 /// report and its deliveries at 50 changes/s. Durability does not depend on this queue: a change is
 /// stored before it is dispatched, and the minutely Hangfire job <see cref="DeliveryJob.FanOutOwed"/>
-/// fans out any change still owed (after a crash, or a full queue).
+/// fans out any change still owed (after a crash, or a full queue). Every fan-out in the process goes
+/// through here, so one change is never fanned out twice at once (two runs could each create an event
+/// for it, and its receivers would get the change twice under different ids).
 /// </summary>
 public sealed class FanoutDispatcher(IServiceScopeFactory scopes, IRecurringJobManager recurring, IOptions<WebhookHubOptions> options,
     ILogger<FanoutDispatcher> log) : BackgroundService
@@ -24,8 +27,20 @@ public sealed class FanoutDispatcher(IServiceScopeFactory scopes, IRecurringJobM
         FullMode = BoundedChannelFullMode.DropWrite,
     });
 
-    /// <summary>Queues a stored change for fan-out; false when the queue is full (the owed-job sweep then picks it up).</summary>
-    public bool Dispatch(Guid policyChangeId) => _queue.Writer.TryWrite(policyChangeId);
+    /// <summary>Changes queued or fanning out now.</summary>
+    private readonly ConcurrentDictionary<Guid, byte> _owned = new();
+
+    /// <summary>
+    /// Queues a stored change for fan-out unless it is already queued or running; false only when the
+    /// queue is full (the owed-job sweep then picks it up).
+    /// </summary>
+    public bool Dispatch(Guid policyChangeId)
+    {
+        if (!_owned.TryAdd(policyChangeId, 0)) return true;
+        if (_queue.Writer.TryWrite(policyChangeId)) return true;
+        _owned.TryRemove(policyChangeId, out _);
+        return false;
+    }
 
     /// <summary>Stored changes waiting for a fan-out worker (part of the queue depth in /metrics).</summary>
     public int Waiting => _queue.Reader.Count;
@@ -53,6 +68,10 @@ public sealed class FanoutDispatcher(IServiceScopeFactory scopes, IRecurringJobM
                 {
                     // Left owed (FannedOutAt null or attempts pending): the minutely sweep retries it.
                     log.LogError(e, "Fan-out of policy change {PolicyChangeId} failed; the owed-job sweep will retry it", id);
+                }
+                finally
+                {
+                    _owned.TryRemove(id, out _);
                 }
             }
         }
