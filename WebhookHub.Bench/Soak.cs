@@ -41,7 +41,8 @@ public static class Soak
         await Task.Delay(3000);
         receiver.Reset();
         var rssStart = RssMb();
-        Console.WriteLine($"RSS at start (after warm-up): {rssStart:0} MB");
+        var heapStart = HeapMb();
+        Console.WriteLine($"RSS at start (after warm-up): {rssStart:0} MB, managed heap after a full GC {heapStart:0} MB");
 
         var posted = new ConcurrentDictionary<Guid, long>();
         var apiErrors = 0;
@@ -102,7 +103,7 @@ public static class Soak
                 try { await Task.Delay(TimeSpan.FromMinutes(1), stop.Token); }
                 catch (OperationCanceledException) { break; }
                 Console.WriteLine($"  {clock.Elapsed.TotalMinutes:0} min: {posted.Count} changes posted, {receiver.Delivered} delivered, " +
-                                  $"RSS {RssMb():0} MB, load {Load()}");
+                                  $"RSS {RssMb():0} MB, managed heap {GC.GetTotalMemory(false) / 1048576.0:0} MB, load {Load()}");
             }
         });
         await Task.WhenAll(ingest, reads, samples);
@@ -111,6 +112,8 @@ public static class Soak
         Console.WriteLine($"Load stopped after {loadSeconds:0} s: {posted.Count} changes posted, {expected} deliveries owed.");
 
         var rssLoaded = RssMb();
+        // RSS alone cannot tell a leak from a heap the GC has not given back; live managed memory can.
+        var heapLoaded = HeapMb();
         var paths = Enumerable.Range(0, Healthy).Select(i => $"/ok/{i}").Concat(Enumerable.Range(0, Flaky).Select(i => $"/flaky/{i}")).ToList();
         var expectedPairs = posted.Keys.SelectMany(c => paths.Select(p => (c, p))).ToHashSet();
         int Arrived() => expectedPairs.Count(receiver.FirstOk.ContainsKey);
@@ -162,7 +165,10 @@ public static class Soak
         Console.WriteLine($"  API: {apiCalls} reads + test sends, {apiErrors} errors (5xx or failed)");
         Console.WriteLine($"  RSS start {rssStart:0} MB, end of load {rssLoaded:0} MB, after the app stopped {rssEnd:0} MB " +
                           "(bench process: app, Hangfire, receiver and client; minute samples above)");
+        Console.WriteLine($"  managed heap after a full GC: start {heapStart:0} MB, end of load {heapLoaded:0} MB");
     }
+
+    private static double HeapMb() => GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
 
     private static async Task<Guid> Report(HttpClient api)
     {
