@@ -94,7 +94,7 @@ public sealed partial class DeliveryJob(
     {
         var before = Now - TimeSpan.FromMinutes(1);
         var changes = await db.PolicyChanges.Where(p => p.FannedOutAt == null && p.CreatedAt < before)
-            .Select(p => p.Id).Take(1000).ToListAsync(ct);
+            .OrderBy(p => p.CreatedAt).Select(p => p.Id).Take(1000).ToListAsync(ct);
         var unfinished = await db.Deliveries
             .Where(d => d.PolicyChangeId != null && d.CreatedAt < before
                 && (d.Status == DeliveryStatus.Pending || (d.HangfireJobId == null && (d.Status == DeliveryStatus.Retrying || d.Status == DeliveryStatus.Failed))))

@@ -7,15 +7,8 @@ using WebhookHub.Tests.Infrastructure;
 
 namespace WebhookHub.Tests.Api;
 
-public sealed class AuthApiTests(AuthApiTests.AppFixture fixture) : IClassFixture<AuthApiTests.AppFixture>
+public sealed class AuthApiTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
-    public sealed class AppFixture : IAsyncLifetime
-    {
-        public WebhookHubApp App { get; } = new();
-        public Task InitializeAsync() { _ = App.BaseAddress; return Task.CompletedTask; }
-        public async Task DisposeAsync() => await App.DisposeAsync();
-    }
-
     private WebhookHubApp App => fixture.App;
 
     [Fact]

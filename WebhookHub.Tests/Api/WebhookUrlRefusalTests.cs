@@ -8,16 +8,11 @@ namespace WebhookHub.Tests.Api;
 /// <summary>The production URL rules over HTTP: http and private networks refused, as in appsettings.json.</summary>
 public sealed class WebhookUrlRefusalTests(WebhookUrlRefusalTests.StrictAppFixture fixture) : IClassFixture<WebhookUrlRefusalTests.StrictAppFixture>
 {
-    public sealed class StrictAppFixture : IAsyncLifetime
+    public sealed class StrictAppFixture() : AppFixture(new Dictionary<string, string?>
     {
-        public WebhookHubApp App { get; } = new(new Dictionary<string, string?>
-        {
-            ["WebhookHub:Delivery:AllowHttp"] = "false",
-            ["WebhookHub:Delivery:AllowPrivateNetworks"] = "false",
-        });
-        public Task InitializeAsync() { _ = App.BaseAddress; return Task.CompletedTask; }
-        public async Task DisposeAsync() => await App.DisposeAsync();
-    }
+        ["WebhookHub:Delivery:AllowHttp"] = "false",
+        ["WebhookHub:Delivery:AllowPrivateNetworks"] = "false",
+    });
 
     private WebhookHubApp App => fixture.App;
 

@@ -13,15 +13,8 @@ using WebhookHub.Tests.Infrastructure;
 namespace WebhookHub.Tests.Api;
 
 /// <summary>Webhook CRUD, access rules and secret handling over HTTP on the real port (http and loopback allowed).</summary>
-public sealed class WebhooksApiTests(WebhooksApiTests.AppFixture fixture) : IClassFixture<WebhooksApiTests.AppFixture>
+public sealed class WebhooksApiTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
-    public sealed class AppFixture : IAsyncLifetime
-    {
-        public WebhookHubApp App { get; } = new();
-        public Task InitializeAsync() { _ = App.BaseAddress; return Task.CompletedTask; }
-        public async Task DisposeAsync() => await App.DisposeAsync();
-    }
-
     private WebhookHubApp App => fixture.App;
 
     private static string ReceiverUrl() => $"http://127.0.0.1:9/hooks/{Guid.NewGuid():n}";

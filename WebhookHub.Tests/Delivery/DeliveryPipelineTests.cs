@@ -14,15 +14,8 @@ using static WebhookHub.Tests.Infrastructure.TestWebhooks;
 namespace WebhookHub.Tests.Delivery;
 
 /// <summary>The pipeline end to end with the real retry schedule (1, 2, 4, 8, 16 s) and real receivers on 127.0.0.1.</summary>
-public sealed class DeliveryPipelineTests(DeliveryPipelineTests.AppFixture fixture) : IClassFixture<DeliveryPipelineTests.AppFixture>
+public sealed class DeliveryPipelineTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
-    public sealed class AppFixture : IAsyncLifetime
-    {
-        public WebhookHubApp App { get; } = new();
-        public Task InitializeAsync() { _ = App.BaseAddress; return Task.CompletedTask; }
-        public async Task DisposeAsync() => await App.DisposeAsync();
-    }
-
     private WebhookHubApp App => fixture.App;
 
     private static async Task<TestReceiver> ReceiverAsync() => await TestReceiver.StartAsync();

@@ -17,21 +17,15 @@ namespace WebhookHub.Tests.Delivery;
 /// </summary>
 public sealed class FailingReceiverTests(FailingReceiverTests.AppFixture fixture) : IClassFixture<FailingReceiverTests.AppFixture>
 {
-    public sealed class AppFixture : IAsyncLifetime
+    public sealed class AppFixture() : Infrastructure.AppFixture(new Dictionary<string, string?>
     {
-        public WebhookHubApp App { get; } = new(new Dictionary<string, string?>
-        {
-            ["WebhookHub:Delivery:RetryDelaysSeconds:0"] = "1",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:1"] = "1",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:2"] = "1",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:3"] = "1",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:4"] = "1",
-            ["WebhookHub:Delivery:TimeoutSeconds"] = "1",
-        });
-
-        public Task InitializeAsync() { _ = App.BaseAddress; return Task.CompletedTask; }
-        public async Task DisposeAsync() => await App.DisposeAsync();
-    }
+        ["WebhookHub:Delivery:RetryDelaysSeconds:0"] = "1",
+        ["WebhookHub:Delivery:RetryDelaysSeconds:1"] = "1",
+        ["WebhookHub:Delivery:RetryDelaysSeconds:2"] = "1",
+        ["WebhookHub:Delivery:RetryDelaysSeconds:3"] = "1",
+        ["WebhookHub:Delivery:RetryDelaysSeconds:4"] = "1",
+        ["WebhookHub:Delivery:TimeoutSeconds"] = "1",
+    });
 
     private WebhookHubApp App => fixture.App;
 
