@@ -14,7 +14,7 @@ public static class BenchMain
 {
     public static async Task Main(string[] args)
     {
-        // dotnet run -c Release --project WebhookHub.Bench [-- --quick]
+        // dotnet run -c Release --project WebhookHub.Bench [-- --quick] [--fanout-only]
         // dotnet run -c Release --project WebhookHub.Bench -- soak [--minutes 10] [--rate 5]
         if (args.FirstOrDefault() == "soak")
         {
@@ -22,6 +22,7 @@ public static class BenchMain
             return;
         }
         var quick = args.Contains("--quick");
+        var fanoutOnly = args.Contains("--fanout-only");
         var fanoutWebhooks = 100;
         var fanoutChanges = quick ? 20 : 100;
         var steadyRate = 50;
@@ -71,15 +72,20 @@ public static class BenchMain
             receiver.Reset();
             var total = fanoutWebhooks * fanoutChanges;
             var loadBefore = Load();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var started = Stopwatch.GetTimestamp();
             await Parallel.ForAsync(0, fanoutChanges, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (_, _) => await Report(api, "bench-fanout"));
             var ingested = Stopwatch.GetElapsedTime(started);
             await receiver.WaitForCountAsync(total, TimeSpan.FromMinutes(5));
             var elapsed = Stopwatch.GetElapsedTime(started, receiver.LastReceiptTicks);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             oursPerSecond = total / elapsed.TotalSeconds;
             Console.WriteLine($"[1] fan-out: {fanoutWebhooks} webhooks x {fanoutChanges} policy changes = {total} deliveries in {elapsed.TotalSeconds:0.00} s " +
                               $"(all {fanoutChanges} ingested in {ingested.TotalSeconds:0.00} s) -> {oursPerSecond:0} deliveries/s   [load {loadBefore}]");
+            Console.WriteLine($"    CPU of the whole process (app, receiver, client) meanwhile: {cpu.TotalSeconds:0.0} s of {elapsed.TotalSeconds * Environment.ProcessorCount:0.0} available, " +
+                              $"{cpu.TotalMilliseconds * 1000 / total:0} µs per delivery");
             await WaitUntilRecorded(hub, total + 20);
+            if (fanoutOnly) return;
 
             // (2) Steady: 50 changes a second to one webhook, ingest-to-receipt latency.
             receiver.Reset();

@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<DeliveryNotifier>();
         services.AddScoped<DeliveryJob>();
+        services.AddScoped<RowWriter>();
         services.AddSingleton<FanoutDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<FanoutDispatcher>());
         services.AddScoped<DeadLetterService>();

@@ -23,6 +23,7 @@ namespace WebhookHub.Core.Delivery;
 public sealed partial class DeliveryJob(
     WebhookHubDbContext db,
     SqliteWriteGate writes,
+    RowWriter rows,
     WebhookSender sender,
     RetryPolicy retryPolicy,
     IBackgroundJobClient jobs,
@@ -36,6 +37,14 @@ public sealed partial class DeliveryJob(
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
+    /// <summary>What an attempt (and the retry job that made it) changes on its delivery row.</summary>
+    private static readonly string[] AttemptColumns =
+    [
+        nameof(Delivery.Status), nameof(Delivery.AttemptCount), nameof(Delivery.BudgetStartsAfterAttempt), nameof(Delivery.NextAttemptAt),
+        nameof(Delivery.LastAttemptAt), nameof(Delivery.LastStatusCode), nameof(Delivery.LastError), nameof(Delivery.HangfireJobId),
+        nameof(Delivery.UpdatedAt),
+    ];
+
     /// <summary>
     /// Idempotent: the event, its deliveries and <see cref="PolicyChange.FannedOutAt"/> are saved in one
     /// transaction, so a re-run (after a crash, Hangfire runs it again) finds them and only finishes
@@ -46,7 +55,7 @@ public sealed partial class DeliveryJob(
         var change = await db.PolicyChanges.FindAsync([policyChangeId], ct);
         if (change is null) return;
 
-        var active = await db.Webhooks.Where(w => w.IsActive && w.DeletedAt == null).ToListAsync(ct);
+        var active = await db.Webhooks.AsNoTracking().Where(w => w.IsActive && w.DeletedAt == null).ToListAsync(ct);
         var matching = active.Where(w => w.Wants(EventTypes.PolicyChangeDetected, change.Route)).ToList();
         List<Delivery> owed = [];
         Dictionary<Guid, Webhook> webhooks = [];
@@ -57,22 +66,20 @@ public sealed partial class DeliveryJob(
             if (existing is not null) return existing;
             var now = Now;
             var created = PayloadBuilder.ForPolicyChange(change, now, options.Value.PublicBaseUrl);
-            db.Events.Add(created);
             owed = matching.Select(w => NewDelivery(created, w.Id, now)).ToList();
-            db.Deliveries.AddRange(owed);
             change.FannedOutAt = now;
-            await db.SaveChangesAsync(ct);
+            await SaveEventAsync(created, owed, ct);
             webhooks = matching.ToDictionary(w => w.Id);
             return created;
         }, ct);
         if (owed.Count == 0)
         {
-            owed = await db.Deliveries
+            owed = await db.Deliveries.AsNoTracking()
                 .Where(d => d.EventId == evt.Id && (d.Status == DeliveryStatus.Pending
                     || (d.HangfireJobId == null && (d.Status == DeliveryStatus.Retrying || d.Status == DeliveryStatus.Failed))))
                 .ToListAsync(ct);
             var ids = owed.Select(d => d.WebhookId).Distinct().ToList();
-            webhooks = await db.Webhooks.Where(w => ids.Contains(w.Id)).ToDictionaryAsync(w => w.Id, ct);
+            webhooks = await db.Webhooks.AsNoTracking().Where(w => ids.Contains(w.Id)).ToDictionaryAsync(w => w.Id, ct);
             await CreateFollowUpJobsAsync(owed.Where(d => d.Status != DeliveryStatus.Pending).ToList(), ct);
         }
 
@@ -115,7 +122,7 @@ public sealed partial class DeliveryJob(
     [RetryOnSchedule]
     public async Task Retry(Guid deliveryId, PerformContext? context, CancellationToken ct)
     {
-        var delivery = await db.Deliveries.FindAsync([deliveryId], ct);
+        var delivery = await db.Deliveries.AsNoTracking().FirstOrDefaultAsync(d => d.Id == deliveryId, ct);
         if (delivery is null || delivery.Status is DeliveryStatus.Success or DeliveryStatus.Cancelled) return;
         var jobId = context?.BackgroundJob.Id;
         if (jobId is not null) delivery.HangfireJobId = jobId;
@@ -127,7 +134,7 @@ public sealed partial class DeliveryJob(
         {
             delivery.Status = DeliveryStatus.Cancelled;
             delivery.UpdatedAt = Now;
-            await writes.SaveChangesAsync(db, ct);
+            await writes.RunAsync(() => rows.UpdateAsync([delivery], AttemptColumns, ct), ct);
             return;
         }
         if (!webhook.IsActive)
@@ -136,7 +143,7 @@ public sealed partial class DeliveryJob(
             delivery.Status = DeliveryStatus.Failed;
             delivery.LastError = reason;
             delivery.UpdatedAt = Now;
-            await writes.SaveChangesAsync(db, ct);
+            await writes.RunAsync(() => rows.UpdateAsync([delivery], AttemptColumns, ct), ct);
             notifier.Publish(new DeliveryDeadLettered(webhook.Id, delivery.Id, delivery.EventType, reason, Now));
             throw new DeliveryFailedException(reason);
         }
@@ -162,10 +169,18 @@ public sealed partial class DeliveryJob(
         var now = Now;
         var evt = PayloadBuilder.ForTest(webhook, now);
         var delivery = NewDelivery(evt, webhook.Id, now);
-        db.Events.Add(evt);
-        db.Deliveries.Add(delivery);
-        await writes.SaveChangesAsync(db, ct);
+        await writes.RunAsync(() => SaveEventAsync(evt, [delivery], ct), ct);
         return (await AttemptAsync(evt, [(delivery, webhook)], null, followUps: true, ct)).Single();
+    }
+
+    /// <summary>The event (and, for a fan-out, its change's FannedOutAt) through EF, its deliveries through <see cref="RowWriter"/>: one transaction.</summary>
+    private async Task SaveEventAsync(WebhookEvent evt, List<Delivery> deliveries, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        db.Events.Add(evt);
+        await db.SaveChangesAsync(ct);
+        await rows.InsertAsync(deliveries, ct);
+        await transaction.CommitAsync(ct);
     }
 
     private static Delivery NewDelivery(WebhookEvent evt, Guid webhookId, DateTime now) => new()
@@ -226,7 +241,7 @@ public sealed partial class DeliveryJob(
         return recorded;
     }
 
-    /// <summary>The record step: one attempt row per result and the delivery's new state, in one SaveChanges.</summary>
+    /// <summary>The record step: one attempt row per result and the delivery's new state, in one transaction.</summary>
     private async Task<List<DeliveryAttempt>> RecordAsync(WebhookEvent evt, List<Sent> batch, string? jobId, bool followUps, CancellationToken ct)
     {
         var now = Now;
@@ -271,8 +286,14 @@ public sealed partial class DeliveryJob(
             delivery.NextAttemptAt = delay is { } d ? now + d : null;
             delivery.UpdatedAt = now;
         }
-        db.Attempts.AddRange(attempts);
-        await writes.SaveChangesAsync(db, ct);
+        var deliveries = batch.Select(s => s.Delivery).ToList();
+        await writes.RunAsync(async () =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await rows.InsertAsync(attempts, ct);
+            await rows.UpdateAsync(deliveries, AttemptColumns, ct);
+            await transaction.CommitAsync(ct);
+        }, ct);
 
         foreach (var attempt in attempts)
         {
@@ -312,7 +333,7 @@ public sealed partial class DeliveryJob(
                 : jobs.Create(job, new FailedState(new DeliveryFailedException($"Dead-lettered after attempt {delivery.AttemptCount}: {delivery.LastError}"))
                     { Reason = "Dead-lettered: " + delivery.LastError });
         }
-        await writes.SaveChangesAsync(db, ct);
+        await writes.RunAsync(() => rows.UpdateAsync(deliveries, [nameof(Delivery.HangfireJobId)], ct), ct);
     }
 
     [LoggerMessage(Level = LogLevel.Information,

@@ -14,6 +14,8 @@ public sealed class SqliteWriteGate
 
     public Task<int> SaveChangesAsync(DbContext db, CancellationToken ct) => RunAsync(() => db.SaveChangesAsync(ct), ct);
 
+    public Task RunAsync(Func<Task> write, CancellationToken ct) => RunAsync(async () => { await write(); return 0; }, ct);
+
     /// <summary>A read-then-write that must not interleave with another writer of this process (check, then insert).</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> write, CancellationToken ct)
     {
