@@ -42,7 +42,9 @@ public static class Soak
         receiver.Reset();
         var rssStart = RssMb();
         var heapStart = HeapMb();
-        Console.WriteLine($"RSS at start (after warm-up): {rssStart:0} MB, managed heap after a full GC {heapStart:0} MB");
+        Console.WriteLine($"runtime: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, " +
+                          $"MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "unset (glibc default: 8 per core)"}");
+        Console.WriteLine($"RSS at start (after warm-up): {rssStart:0} MB, managed heap after a full GC {heapStart:0} MB ({Memory()})");
 
         var posted = new ConcurrentDictionary<Guid, long>();
         var apiErrors = 0;
@@ -103,7 +105,7 @@ public static class Soak
                 try { await Task.Delay(TimeSpan.FromMinutes(1), stop.Token); }
                 catch (OperationCanceledException) { break; }
                 Console.WriteLine($"  {clock.Elapsed.TotalMinutes:0} min: {posted.Count} changes posted, {receiver.Delivered} delivered, " +
-                                  $"RSS {RssMb():0} MB, managed heap {GC.GetTotalMemory(false) / 1048576.0:0} MB, load {Load()}");
+                                  $"RSS {RssMb():0} MB ({Memory()}), load {Load()}");
             }
         });
         await Task.WhenAll(ingest, reads, samples);
@@ -168,6 +170,12 @@ public static class Soak
         Console.WriteLine($"  managed heap after a full GC: start {heapStart:0} MB, end of load {heapLoaded:0} MB");
     }
 
+    /// <summary>Where RSS goes: memory the GC holds (live or not), SQLite's own heap (page caches of every pooled connection).</summary>
+    private static string Memory() =>
+        $"anon {Status("RssAnon:"):0} MB, files {Status("RssFile:"):0} MB, shmem/JIT code {Status("RssShmem:"):0} MB; " +
+        $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:0} MB, managed heap {GC.GetTotalMemory(false) / 1048576.0:0} MB, " +
+        $"SQLite {SQLitePCL.raw.sqlite3_memory_used() / 1048576.0:0} MB";
+
     private static double HeapMb() => GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
 
     private static async Task<Guid> Report(HttpClient api)
@@ -189,9 +197,12 @@ public static class Soak
     private static double Pct(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    private static double RssMb()
+    private static double RssMb() => Status("VmRSS:");
+
+    /// <summary>A kB figure of /proc/self/status, in MB.</summary>
+    private static double Status(string field)
     {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 

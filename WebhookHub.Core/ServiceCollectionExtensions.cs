@@ -51,6 +51,7 @@ public static class ServiceCollectionExtensions
         services.AddScoped<RowWriter>();
         services.AddSingleton<FanoutDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<FanoutDispatcher>());
+        services.AddHostedService<WalCheckpointer>();
         services.AddScoped<DeadLetterService>();
         services.AddScoped<DeliveryStats>();
         services.AddScoped<WebhookAutoDisabler>();

@@ -29,7 +29,7 @@ public abstract record PolicyChangeOutcome
 /// Policy changes in and out: the API and the page's "trigger a change" form both report through
 /// <see cref="CreateAsync"/>; lists read newest first, a page at a time.
 /// </summary>
-public sealed class PolicyChangeService(WebhookHubDbContext db, FanoutDispatcher dispatcher, TimeProvider time)
+public sealed class PolicyChangeService(WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, TimeProvider time)
 {
     public const int MaxRouteLength = 200;
     public const int MaxSourceLength = 2048;
@@ -60,9 +60,9 @@ public sealed class PolicyChangeService(WebhookHubDbContext db, FanoutDispatcher
             Summary = input.Summary, DetectedAt = input.DetectedAt?.ToUniversalTime() ?? now, CreatedAt = now,
         };
         db.PolicyChanges.Add(change);
-        // One small row: it waits only for the writer of the moment (busy_timeout), not behind the queue
-        // of fan-out batches on the write gate, so a report is answered at once even mid fan-out.
-        await db.SaveChangesAsync(ct);
+        // One small row, urgent on the write gate: it waits only for the write in progress, not behind the
+        // queue of fan-out batches, so a report is answered at once even mid fan-out.
+        await writes.SaveChangesAsync(db, ct, urgent: true);
         // Stored first: if the process dies before the fan-out, FannedOutAt stays null and the owed-job sweep finds it.
         dispatcher.Dispatch(change.Id);
         return new PolicyChangeOutcome.Accepted(change);

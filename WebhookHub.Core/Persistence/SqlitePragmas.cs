@@ -5,11 +5,12 @@ namespace WebhookHub.Core.Persistence;
 
 /// <summary>
 /// Per-connection SQLite settings: in WAL mode, <c>synchronous=NORMAL</c> is durable across a process
-/// crash and makes each commit far cheaper; <c>busy_timeout</c> waits for a writer instead of failing.
+/// crash and makes each commit far cheaper; <c>busy_timeout</c> waits for a writer instead of failing;
+/// no automatic checkpoints inside commits, <see cref="WalCheckpointer"/> does them beside the writers.
 /// </summary>
 internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

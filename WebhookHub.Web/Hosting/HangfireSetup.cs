@@ -76,7 +76,7 @@ public static class HangfireSetup
 /// <summary><c>WebhookHub:Hangfire</c>: how often Hangfire polls its SQLite file, and how many workers it runs.</summary>
 public sealed class HangfireSettings
 {
-    public int QueuePollIntervalMs { get; set; } = 50;
+    public int QueuePollIntervalMs { get; set; } = 200;
     public int SchedulePollingIntervalMs { get; set; } = 200;
     public int WorkerCount { get; set; } = 20;
 }
