@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using WebhookHub.Tests.Infrastructure;
 
 namespace WebhookHub.Bench;
 
@@ -14,6 +15,8 @@ namespace WebhookHub.Bench;
 /// (a 503 for three requests in ten); the API is read meanwhile (history, dead letters, monitoring)
 /// and a test event is sent now and then. After the load stops, whatever was dead-lettered is retried
 /// in bulk, as an operator would, and the run waits for the pipeline to drain. Lost must be 0.
+/// The app runs as its own process (the built WebhookHub.Web.dll, as an operator starts it), so its
+/// memory is measured alone: the soak's own bookkeeping of every receipt grows with the run.
 /// </summary>
 public static class Soak
 {
@@ -30,21 +33,21 @@ public static class Soak
                           $"({Flaky} flaky: 30% 503), {Environment.ProcessorCount} cores, data in {root}");
 
         await using var receiver = await SoakReceiver.StartAsync();
-        using var hub = new HubHost(Path.Combine(root, "hub"));
-        using var api = hub.Client();
-        await hub.CreateWebhooksAsync(Healthy, "soak", i => receiver.Url($"/ok/{i}"));
-        await hub.CreateWebhooksAsync(Flaky, "soak", i => receiver.Url($"/flaky/{i}"));
-        var webhookIds = (await api.GetFromJsonAsync<List<JsonElement>>("/api/webhooks"))!.Select(w => w.GetProperty("id").GetGuid()).ToList();
+        await using var app = await AppProcess.StartAsync(Path.Combine(root, "app"));
+        using var api = app.ApiClient();
+        var webhookIds = new List<Guid>();
+        for (var i = 0; i < Healthy; i++) webhookIds.Add(await CreateWebhookAsync(api, receiver.Url($"/ok/{i}")));
+        for (var i = 0; i < Flaky; i++) webhookIds.Add(await CreateWebhookAsync(api, receiver.Url($"/flaky/{i}")));
+        var memory = new AppMemory(app.ProcessId, api);
 
         // Warm-up (JIT, pools, caches), then the baseline RSS.
         for (var i = 0; i < 20; i++) await Report(api);
         await Task.Delay(3000);
         receiver.Reset();
-        var rssStart = RssMb();
-        var heapStart = HeapMb();
-        Console.WriteLine($"runtime: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, " +
+        var rssStart = memory.RssMb();
+        Console.WriteLine($"app process {app.ProcessId}: the app's own runtime settings (WebhookHub.Web.runtimeconfig.json), " +
                           $"MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "unset (glibc default: 8 per core)"}");
-        Console.WriteLine($"RSS at start (after warm-up): {rssStart:0} MB, managed heap after a full GC {heapStart:0} MB ({Memory()})");
+        Console.WriteLine($"app RSS at start (after warm-up): {rssStart:0} MB ({await memory.DescribeAsync()})");
 
         var posted = new ConcurrentDictionary<Guid, long>();
         var apiErrors = 0;
@@ -107,9 +110,9 @@ public static class Soak
             {
                 try { await Task.Delay(TimeSpan.FromMinutes(1), stop.Token); }
                 catch (OperationCanceledException) { break; }
-                if (double.IsNaN(rssWarm)) rssWarm = RssMb();
+                if (double.IsNaN(rssWarm)) rssWarm = memory.RssMb();
                 Console.WriteLine($"  {clock.Elapsed.TotalMinutes:0} min: {posted.Count} changes posted, {receiver.Delivered} delivered, " +
-                                  $"RSS {RssMb():0} MB ({Memory()}), load {Load()}");
+                                  $"app RSS {memory.RssMb():0} MB ({await memory.DescribeAsync()}), load {Load()}");
             }
         });
         await Task.WhenAll(ingest, reads, samples);
@@ -117,9 +120,8 @@ public static class Soak
         var expected = posted.Count * (Healthy + Flaky);
         Console.WriteLine($"Load stopped after {loadSeconds:0} s: {posted.Count} changes posted, {expected} deliveries owed.");
 
-        var rssLoaded = RssMb();
-        // RSS alone cannot tell a leak from a heap the GC has not given back; live managed memory can.
-        var heapLoaded = HeapMb();
+        var rssLoaded = memory.RssMb();
+        var describedLoaded = await memory.DescribeAsync();
         var paths = Enumerable.Range(0, Healthy).Select(i => $"/ok/{i}").Concat(Enumerable.Range(0, Flaky).Select(i => $"/flaky/{i}")).ToList();
         var expectedPairs = posted.Keys.SelectMany(c => paths.Select(p => (c, p))).ToHashSet();
         int Arrived() => expectedPairs.Count(receiver.FirstOk.ContainsKey);
@@ -155,12 +157,6 @@ public static class Soak
         var healthy = Latencies("/ok/");
         var flaky = Latencies("/flaky/");
 
-        await hub.DisposeAsync();
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        var rssEnd = RssMb();
-
         Console.WriteLine();
         Console.WriteLine($"soak result ({minutes} min, {rate} changes/s, {Healthy + Flaky} webhooks of which {Flaky} flaky):");
         Console.WriteLine($"  policy changes {posted.Count}, deliveries owed {expectedPairs.Count}");
@@ -169,18 +165,16 @@ public static class Soak
         Console.WriteLine($"  ingest-to-receipt, healthy receivers: p50 {Pct(healthy, 0.5):0} ms, p99 {Pct(healthy, 0.99):0} ms, max {Pct(healthy, 1):0} ms");
         Console.WriteLine($"  ingest-to-receipt, flaky receivers (retries included): p50 {Pct(flaky, 0.5):0} ms, p99 {Pct(flaky, 0.99):0} ms");
         Console.WriteLine($"  API: {apiCalls} reads + test sends, {apiErrors} errors (5xx or failed)");
-        Console.WriteLine($"  RSS start {rssStart:0} MB, after the first minute {rssWarm:0} MB, end of load {rssLoaded:0} MB, after the app stopped {rssEnd:0} MB " +
-                          "(bench process: app, Hangfire, receiver and client; minute samples above)");
-        Console.WriteLine($"  managed heap after a full GC: start {heapStart:0} MB, end of load {heapLoaded:0} MB");
+        Console.WriteLine($"  app RSS: start {rssStart:0} MB, after the first minute {rssWarm:0} MB, end of load {rssLoaded:0} MB " +
+                          $"(growth after the first minute: {rssLoaded - rssWarm:+0;-0} MB); at the end {describedLoaded}");
     }
 
-    /// <summary>Where RSS goes: memory the GC holds (live or not), SQLite's own heap (page caches of every pooled connection).</summary>
-    private static string Memory() =>
-        $"anon {Status("RssAnon:"):0} MB, files {Status("RssFile:"):0} MB, shmem/JIT code {Status("RssShmem:"):0} MB; " +
-        $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:0} MB, managed heap {GC.GetTotalMemory(false) / 1048576.0:0} MB, " +
-        $"SQLite {SQLitePCL.raw.sqlite3_memory_used() / 1048576.0:0} MB";
-
-    private static double HeapMb() => GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
+    private static async Task<Guid> CreateWebhookAsync(HttpClient api, string url)
+    {
+        var response = await api.PostAsJsonAsync("/api/webhooks", new { name = "soak " + url, url, routes = new[] { "soak" } });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
 
     private static async Task<Guid> Report(HttpClient api)
     {
@@ -200,15 +194,6 @@ public static class Soak
 
     private static double Pct(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
-
-    private static double RssMb() => Status("VmRSS:");
-
-    /// <summary>A kB figure of /proc/self/status, in MB.</summary>
-    private static double Status(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-    }
 
     private static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

@@ -25,6 +25,8 @@ public sealed class AppProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    public int ProcessId => _process.Id;
+
     /// <summary>Starts the app and waits until /health answers.</summary>
     public static async Task<AppProcess> StartAsync(string dataDirectory, IDictionary<string, string>? settings = null)
     {

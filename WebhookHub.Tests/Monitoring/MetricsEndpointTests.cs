@@ -53,6 +53,8 @@ public sealed class MetricsEndpointTests
         Assert.NotNull(Sample(text, "webhookhub_delivery_queue_depth", "state=\"enqueued\""));
         Assert.NotNull(Sample(text, "webhookhub_delivery_queue_depth", "state=\"scheduled\""));
         Assert.Equal(0, Sample(text, "webhookhub_delivery_queue_depth", "state=\"fanout\""));
+        // .NET's runtime meter, for watching the process's memory (the soak reads these).
+        Assert.True(Sample(text, "dotnet_process_memory_working_set_bytes") > 10_000_000, "the runtime meter is exported");
 
         // Traffic and failure rates are the operators' business: anonymous gets 401, a customer 403.
         using var anonymous = app.ApiClient(apiKey: null);

@@ -34,6 +34,8 @@ public sealed class AutoDisableTests
         var webhook = await WaitForWebhookAsync(api, id, w => !w.GetProperty("isActive").GetBoolean());
         Assert.Contains("410", webhook.GetProperty("disabledReason").GetString());
         Assert.Single(receiver.Requests);
+        // Published just after the row is switched off (the owner is looked up in between): wait for it.
+        await Hub.WaitUntilAsync(() => !disabled.IsEmpty, TimeSpan.FromSeconds(10), () => "no WebhookStateChanged was published");
         var published = Assert.Single(disabled);
         Assert.Equal(id, published.WebhookId);
         Assert.Contains("410", published.Reason);

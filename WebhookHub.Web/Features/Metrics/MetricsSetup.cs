@@ -12,6 +12,8 @@ public static class MetricsSetup
         services.AddSingleton<DeliveryMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(DeliveryMetrics.MeterName)
+            // .NET's own: GC heap and committed memory, working set, thread pool, exceptions.
+            .AddMeter("System.Runtime")
             .AddPrometheusExporter());
         services.AddAuthorizationBuilder()
             .AddPolicy(ScrapePolicy, policy => policy.RequireRole(Roles.Admin, Roles.Operator));
