@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
-using WebhookHub.Tests.Infrastructure;
+using WebhookHub.IntegrationTests.Infrastructure;
 
 namespace WebhookHub.Bench;
 

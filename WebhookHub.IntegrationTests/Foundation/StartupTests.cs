@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Identity;
+using WebhookHub.IntegrationTests.Infrastructure;
+
+namespace WebhookHub.IntegrationTests.Foundation;
+
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task First_start_on_an_empty_data_directory_creates_every_table()
+    {
+        await using var app = new WebhookHubApp();
+        _ = app.BaseAddress;
+
+        Assert.True(File.Exists(Path.Combine(app.DataDirectory, "app.db")));
+        Assert.True(File.Exists(Path.Combine(app.DataDirectory, "hangfire.db")), "Hangfire keeps its own file");
+        Assert.True(Directory.Exists(Path.Combine(app.DataDirectory, "keys")), "Data Protection keys live under the data directory");
+
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "app.db")}");
+        await connection.OpenAsync();
+        var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+        var tables = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+
+        foreach (var table in new[] { "webhooks", "policy_changes", "webhook_events", "deliveries", "webhook_deliveries", "api_keys", "AspNetUsers", "AspNetRoles", "AspNetUserRoles" })
+            Assert.Contains(table, tables);
+    }
+
+    [Fact]
+    public async Task Two_starts_on_the_same_data_directory_give_one_admin_and_the_same_working_key()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "webhookhub-tests", Guid.NewGuid().ToString("n"));
+        for (var start = 1; start <= 2; start++)
+        {
+            await using var app = new WebhookHubApp(dataDirectory: directory) { KeepData = start == 1 };
+            using (var client = app.ApiClient())
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/api-keys")).StatusCode);
+
+            using (var scope = app.Services.CreateScope())
+            {
+                var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+                var admin = Assert.Single(await users.GetUsersInRoleAsync(Roles.Admin));
+                Assert.Equal(WebhookHubApp.AdminEmail, admin.Email);
+            }
+            using (var client = app.ApiClient())
+            {
+                var keys = await client.GetFromJsonAsync<List<object>>("/api/api-keys");
+                Assert.Single(keys!); // the bootstrap key was not added twice
+            }
+        }
+    }
+}

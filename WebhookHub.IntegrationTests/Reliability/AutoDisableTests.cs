@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Delivery;
+using WebhookHub.IntegrationTests.Infrastructure;
+
+namespace WebhookHub.IntegrationTests.Reliability;
+
+/// <summary>A webhook that keeps failing is switched off, says why, tells the live feed, and comes back with its failures redelivered.</summary>
+public sealed class AutoDisableTests
+{
+    private static WebhookHubApp App(int consecutive, int minutes) => new(new Dictionary<string, string?>
+    {
+        ["WebhookHub:Delivery:AutoDisable:ConsecutiveDeadLetters"] = consecutive.ToString(),
+        ["WebhookHub:Delivery:AutoDisable:MinimumMinutes"] = minutes.ToString(),
+    });
+
+    [Fact]
+    public async Task A_410_Gone_disables_the_webhook_at_once_with_the_reason_in_the_api_and_an_event_on_the_feed()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        receiver.Respond((_, _) => Results.StatusCode(StatusCodes.Status410Gone));
+        await using var app = App(consecutive: 10, minutes: 60);
+        var disabled = new ConcurrentQueue<WebhookStateChanged>();
+        app.Services.GetRequiredService<DeliveryNotifier>().WebhookChanged += e => { if (!e.IsActive) disabled.Enqueue(e); };
+        using var api = app.ApiClient();
+        var id = await Hub.CreateWebhookAsync(api, receiver.Url("/gone"));
+
+        await Hub.PostChangeAsync(api);
+
+        var webhook = await WaitForWebhookAsync(api, id, w => !w.GetProperty("isActive").GetBoolean());
+        Assert.Contains("410", webhook.GetProperty("disabledReason").GetString());
+        Assert.Single(receiver.Requests);
+        // Published just after the row is switched off (the owner is looked up in between): wait for it.
+        await Hub.WaitUntilAsync(() => !disabled.IsEmpty, TimeSpan.FromSeconds(10), () => "no WebhookStateChanged was published");
+        var published = Assert.Single(disabled);
+        Assert.Equal(id, published.WebhookId);
+        Assert.Contains("410", published.Reason);
+        // A disabled webhook receives nothing new.
+        await Hub.PostChangeAsync(api);
+        await Task.Delay(1000);
+        Assert.Single(receiver.Requests);
+    }
+
+    [Fact]
+    public async Task Consecutive_dead_letters_disable_it_and_enable_with_redelivery_sends_what_failed()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        var healthy = false;
+        receiver.Respond((_, _) => Volatile.Read(ref healthy) ? Results.Ok() : Results.BadRequest());
+        await using var app = App(consecutive: 3, minutes: 0);
+        using var api = app.ApiClient();
+        var id = await Hub.CreateWebhookAsync(api, receiver.Url("/flaky"));
+
+        await Hub.PostChangeAsync(api);
+        await Hub.PostChangeAsync(api);
+        await receiver.WaitForCountAsync(2);
+        await WaitForDeadLettersAsync(api, id, 2);
+        Assert.True((await GetWebhookAsync(api, id)).GetProperty("isActive").GetBoolean(), "two failures are below the rule");
+
+        await Hub.PostChangeAsync(api);
+        var webhook = await WaitForWebhookAsync(api, id, w => !w.GetProperty("isActive").GetBoolean());
+        Assert.Contains("3 deliveries in a row", webhook.GetProperty("disabledReason").GetString());
+
+        Volatile.Write(ref healthy, true);
+        var response = await api.PostAsJsonAsync($"/api/webhooks/{id}/enable", new { redeliverFailed = true });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var enabled = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(3, enabled.GetProperty("requeued").GetInt32());
+        Assert.True(enabled.GetProperty("webhook").GetProperty("isActive").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, enabled.GetProperty("webhook").GetProperty("disabledReason").ValueKind);
+
+        var requests = await receiver.WaitForCountAsync(6, TimeSpan.FromSeconds(15));
+        Assert.Equal(3, requests.Skip(3).Select(r => r.Header("webhook-id")).Distinct().Count());
+        await WaitForDeadLettersAsync(api, id, 0);
+    }
+
+    [Fact]
+    public async Task A_burst_of_failures_shorter_than_the_minimum_duration_does_not_disable()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        receiver.Respond((_, _) => Results.BadRequest());
+        await using var app = App(consecutive: 3, minutes: 60);
+        using var api = app.ApiClient();
+        var id = await Hub.CreateWebhookAsync(api, receiver.Url("/burst"));
+
+        for (var i = 0; i < 4; i++) await Hub.PostChangeAsync(api);
+        await WaitForDeadLettersAsync(api, id, 4);
+
+        Assert.True((await GetWebhookAsync(api, id)).GetProperty("isActive").GetBoolean());
+    }
+
+    private static async Task<JsonElement> GetWebhookAsync(HttpClient api, Guid id) =>
+        await api.GetFromJsonAsync<JsonElement>($"/api/webhooks/{id}");
+
+    private static async Task<JsonElement> WaitForWebhookAsync(HttpClient api, Guid id, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var webhook = await GetWebhookAsync(api, id);
+            if (condition(webhook)) return webhook;
+            if (DateTime.UtcNow > deadline) Assert.Fail("Webhook never reached the expected state: " + webhook.GetRawText());
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task WaitForDeadLettersAsync(HttpClient api, Guid id, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var letters = await api.GetFromJsonAsync<JsonElement>($"/api/dead-letters?webhookId={id}");
+            if (letters.GetArrayLength() == count) return;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Expected {count} dead letters, have {letters.GetArrayLength()}");
+            await Task.Delay(100);
+        }
+    }
+}

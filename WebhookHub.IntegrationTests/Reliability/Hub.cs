@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace WebhookHub.IntegrationTests.Reliability;
+
+/// <summary>The few API calls and database reads the reliability tests share.</summary>
+public static class Hub
+{
+    public static async Task<Guid> CreateWebhookAsync(HttpClient api, string url, string? route = null)
+    {
+        var response = await api.PostAsJsonAsync("/api/webhooks", new
+        {
+            name = "reliability " + url,
+            url,
+            routes = route is null ? null : new[] { route },
+        });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    public static async Task<Guid> PostChangeAsync(HttpClient api, string route = "uk-student-visa")
+    {
+        var response = await api.PostAsJsonAsync("/api/policy-changes", new
+        {
+            route,
+            source = "https://example.gov/" + route,
+            diff = "--- a\n+++ b\n-old\n+new\n",
+            summary = "reliability test",
+        });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    /// <summary>The policy change a received delivery is about, from its body.</summary>
+    public static string ChangeIdOf(Infrastructure.ReceivedRequest request)
+    {
+        using var body = JsonDocument.Parse(request.Body);
+        return body.RootElement.GetProperty("data").GetProperty("policyChangeId").GetString()!;
+    }
+
+    /// <summary>Opens app.db read-only beside the running app (WAL lets a reader in while it writes).</summary>
+    public static SqliteConnection OpenAppDb(string dataDirectory)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataDirectory, "app.db"),
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    public static long Scalar(string dataDirectory, string sql)
+    {
+        using var db = OpenAppDb(dataDirectory);
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar());
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds or fails the test after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out after {timeout.TotalSeconds} s: {describe()}");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http;
+using WebhookHub.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace WebhookHub.IntegrationTests.Reliability;
+
+/// <summary>A receiver that goes away and comes back loses nothing; a slow one costs the others nothing.</summary>
+public sealed class ReceiverOutageTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_receiver_down_for_20_seconds_gets_every_delivery_through_retries_and_a_bulk_dead_letter_retry()
+    {
+        var receiver = await TestReceiver.StartAsync();
+        var port = receiver.Port;
+        // 15 s of retries (1+2+3+4+5): the first changes are dead-lettered during the outage, the ones posted
+        // after that outlast it. Times are relative to the pipeline, not fixed, so a loaded machine only slows it.
+        await using var app = new WebhookHubApp(new Dictionary<string, string?>
+        {
+            ["WebhookHub:Delivery:RetryDelaysSeconds:0"] = "1",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:1"] = "2",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:2"] = "3",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:3"] = "4",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:4"] = "5",
+        });
+        using var api = app.ApiClient();
+        var webhookId = await Hub.CreateWebhookAsync(api, receiver.Url("/outage"));
+        await receiver.DisposeAsync();
+        var outage = Stopwatch.StartNew();
+
+        var changes = new List<Guid>();
+        for (var i = 0; i < 5; i++) changes.Add(await Hub.PostChangeAsync(api));
+        await Hub.WaitUntilAsync(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status = 'failed'") == 5,
+            TimeSpan.FromSeconds(60), () => string.Join(", ", Statuses(app)));
+        output.WriteLine($"First 5 dead-lettered after {outage.Elapsed.TotalSeconds:0.0} s of outage.");
+        for (var i = 0; i < 5; i++) changes.Add(await Hub.PostChangeAsync(api));
+        if (outage.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(TimeSpan.FromSeconds(20) - outage.Elapsed);
+        await using var back = await TestReceiver.StartAsync(port);
+        output.WriteLine($"Receiver back after {outage.Elapsed.TotalSeconds:0.0} s.");
+
+        // The later changes arrive through their own retries.
+        await back.WaitForAsync(r => changes.Skip(5).All(c => r.Any(x => Hub.ChangeIdOf(x) == c.ToString())), TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain(back.Requests, r => changes.Take(5).Any(c => Hub.ChangeIdOf(r) == c.ToString()));
+        var letters = await api.GetFromJsonAsync<List<DeadLetterRow>>($"/api/dead-letters?webhookId={webhookId}");
+        Assert.Equal(5, letters!.Count);
+
+        var retry = await api.PostAsJsonAsync("/api/dead-letters/retry", new { webhookId });
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        var all = await back.WaitForAsync(r => changes.All(c => r.Any(x => Hub.ChangeIdOf(x) == c.ToString())), TimeSpan.FromSeconds(60));
+        output.WriteLine($"All {changes.Count} changes delivered {outage.Elapsed.TotalSeconds:0.0} s after the outage began; {all.Count} requests.");
+        await Hub.WaitUntilAsync(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status <> 'success'") == 0,
+            TimeSpan.FromSeconds(30), () => string.Join(", ", Statuses(app)));
+        Assert.Empty((await api.GetFromJsonAsync<List<DeadLetterRow>>($"/api/dead-letters?webhookId={webhookId}"))!);
+    }
+
+    [Fact]
+    public async Task A_receiver_near_the_timeout_does_not_slow_deliveries_to_the_others()
+    {
+        await using var slow = await TestReceiver.StartAsync();
+        slow.RespondAsync(async (_, _) =>
+        {
+            await Task.Delay(1700);
+            return Results.Ok();
+        });
+        await using var fast = await TestReceiver.StartAsync();
+        await using var app = new WebhookHubApp(new Dictionary<string, string?> { ["WebhookHub:Delivery:TimeoutSeconds"] = "2" });
+        using var api = app.ApiClient();
+        await Hub.CreateWebhookAsync(api, slow.Url("/slow"));
+        await Hub.CreateWebhookAsync(api, fast.Url("/fast"));
+
+        var posted = new ConcurrentDictionary<string, DateTimeOffset>();
+        for (var i = 0; i < 10; i++)
+        {
+            posted[(await Hub.PostChangeAsync(api)).ToString()] = DateTimeOffset.UtcNow;
+            await Task.Delay(100);
+        }
+
+        var fastRequests = await fast.WaitForCountAsync(10, TimeSpan.FromSeconds(10));
+        var latencies = fastRequests.Select(r => (r.At - posted[Hub.ChangeIdOf(r)]).TotalMilliseconds).OrderBy(ms => ms).ToList();
+        output.WriteLine($"Fast receiver: ingest-to-receipt max {latencies[^1]:0} ms, median {latencies[latencies.Count / 2]:0} ms, while the slow one takes 1700 ms.");
+        Assert.True(latencies[^1] < 1000, $"The fast receiver waited {latencies[^1]:0} ms");
+        // The slow one is served too, once each, within the timeout.
+        await slow.WaitForCountAsync(10, TimeSpan.FromSeconds(15));
+        await Task.Delay(500);
+        Assert.Equal(10, slow.Requests.Count);
+    }
+
+    private static IEnumerable<string> Statuses(WebhookHubApp app)
+    {
+        using var db = Hub.OpenAppDb(app.DataDirectory);
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT d.status || ' ' || d.attempt_count || ' ' || ifnull(d.last_error, '') || ' at ' || (SELECT group_concat(substr(a.created_at, 15, 9), ' ') FROM webhook_deliveries a WHERE a.delivery_id = d.id) FROM deliveries d";
+        using var reader = command.ExecuteReader();
+        while (reader.Read()) yield return reader.GetString(0);
+    }
+
+    private sealed record DeadLetterRow(Guid DeliveryId);
+}
