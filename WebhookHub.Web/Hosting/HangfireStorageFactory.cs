@@ -13,6 +13,8 @@ namespace WebhookHub.Web.Hosting;
 /// The package has no keep-alive for fetched jobs, so otherwise they would wait out the invisibility timeout
 /// (30 min) and its locks their lifetime. Safe because one SQLite file serves one process: at start,
 /// nothing else can be running them.</item>
+/// <item>Its distributed locks are taken in short slices (<see cref="SQLiteStorageWithPromptLocks"/>): the
+/// package's own wait can miss a release and sleep 90 s.</item>
 /// </list>
 /// </summary>
 public static class HangfireStorageFactory
@@ -22,7 +24,7 @@ public static class HangfireStorageFactory
     public static SQLiteStorage Create(string path, SQLiteStorageOptions options)
     {
         ReleaseWorkOfDeadProcess(path);
-        return new SQLiteStorage(new SQLiteDbConnectionFactory(Open(path)), options);
+        return new SQLiteStorageWithPromptLocks(new SQLiteDbConnectionFactory(Open(path)), options);
     }
 
     private static Func<SQLiteConnection> Open(string path) => () =>

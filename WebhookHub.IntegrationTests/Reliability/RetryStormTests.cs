@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Http;
+using WebhookHub.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace WebhookHub.IntegrationTests.Reliability;
+
+/// <summary>
+/// Many retries due in the same second is when Hangfire.Storage.SQLite's lock lost its wake-ups: a worker
+/// fetched a just-enqueued retry while the scheduler still held the job's state lock, and slept 90 s
+/// (<c>SQLiteStorageWithPromptLocks</c>). Every round here makes 200 first attempts fail at once; every
+/// retry, promised 1 s later, must come at most 3 s after its schedule, in every round.
+/// </summary>
+public sealed class RetryStormTests(ITestOutputHelper output)
+{
+    private const int Webhooks = 20, ChangesPerRound = 10, Rounds = 6;
+
+    /// <summary>The first retry comes after 1 s; a gap up to 4 s leaves room for a loaded 2-core machine, a 90 s stall does not fit.</summary>
+    private static readonly TimeSpan MaxGap = TimeSpan.FromSeconds(4);
+
+    [Fact]
+    public async Task Retries_due_in_the_same_second_all_run_on_schedule_round_after_round()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        receiver.Respond((_, request) => request.Header("X-Webhook-Attempt") == "1" ? Results.StatusCode(503) : Results.Ok());
+        await using var app = new WebhookHubApp(new Dictionary<string, string?>
+        {
+            ["WebhookHub:Api:RequestsPerSecond"] = "100000",
+            ["WebhookHub:Api:Burst"] = "100000",
+        });
+        using var api = app.ApiClient();
+        for (var i = 0; i < Webhooks; i++) await Hub.CreateWebhookAsync(api, receiver.Url($"/storm-{i}"), "storm");
+
+        var failures = new List<string>();
+        for (var round = 1; round <= Rounds; round++)
+        {
+            var before = receiver.Requests.Count;
+            await Task.WhenAll(Enumerable.Range(0, ChangesPerRound).Select(_ => Hub.PostChangeAsync(api, "storm")));
+            // Every delivery of the round: one 503, then one 200.
+            var requests = (await receiver.WaitForCountAsync(before + 2 * Webhooks * ChangesPerRound, TimeSpan.FromSeconds(120)))
+                .Skip(before).ToList();
+            var gaps = requests.GroupBy(r => r.Header("X-Webhook-Delivery"))
+                .Select(d => d.Single(r => r.Header("X-Webhook-Attempt") == "2").At - d.Single(r => r.Header("X-Webhook-Attempt") == "1").At)
+                .Order()
+                .ToList();
+            var median = gaps[gaps.Count / 2];
+            output.WriteLine($"round {round}: {gaps.Count} retries, gap attempt 1 -> 2: min {gaps[0].TotalSeconds:0.00} s, " +
+                $"p50 {median.TotalSeconds:0.00} s, max {gaps[^1].TotalSeconds:0.00} s, over {MaxGap.TotalSeconds} s: {gaps.Count(g => g > MaxGap)}");
+            Assert.Equal(Webhooks * ChangesPerRound, gaps.Count);
+            Assert.True(gaps[0] >= TimeSpan.FromSeconds(0.9), $"round {round}: a retry came {gaps[0].TotalSeconds:0.00} s after its attempt, before its 1 s schedule");
+            if (gaps[^1] > MaxGap) failures.Add($"round {round}: max gap {gaps[^1].TotalSeconds:0.0} s ({gaps.Count(g => g > MaxGap)} retries late)");
+        }
+        Assert.True(failures.Count == 0, string.Join("; ", failures));
+    }
+}
