@@ -57,6 +57,7 @@ public static class ServiceCollectionExtensions
         services.AddScoped<WebhookAutoDisabler>();
         services.AddScoped<RetentionJob>();
         services.AddScoped<DeliveryRecovery>();
+        services.AddScoped<OverdueRetrySweep>();
         return services;
     }
 

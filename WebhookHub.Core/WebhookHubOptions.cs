@@ -57,6 +57,9 @@ public sealed class DeliveryOptions
     /// <summary>How many policy changes fan out at once in-process.</summary>
     public int FanoutConcurrency { get; set; } = 8;
 
+    /// <summary>Stored changes waiting for a fan-out worker in memory; past it, the minutely owed sweep picks them up.</summary>
+    public int FanoutQueueCapacity { get; set; } = 10_000;
+
     /// <summary>Open connections per receiver host; pooled and reused across deliveries.</summary>
     public int MaxConnectionsPerServer { get; set; } = 256;
 

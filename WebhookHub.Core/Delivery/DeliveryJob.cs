@@ -33,6 +33,7 @@ public sealed partial class DeliveryJob(
     IOptions<WebhookHubOptions> options,
     TimeProvider time,
     FanoutDispatcher dispatcher,
+    OverdueRetrySweep overdueRetries,
     ILogger<DeliveryJob> log)
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
@@ -92,8 +93,9 @@ public sealed partial class DeliveryJob(
 
     /// <summary>
     /// The safety net of <see cref="FanoutDispatcher"/>: fans out every change that is still owed a
-    /// minute after it was stored (a crash, a full queue, a failed fan-out), and re-runs fan-outs whose
-    /// first attempts never finished. Runs minutely; idempotent like <see cref="FanOut"/>.
+    /// minute after it was stored (a crash, a full queue, a failed fan-out), re-runs fan-outs whose
+    /// first attempts never finished, and requeues retries stalled past their time (<see cref="OverdueRetrySweep"/>).
+    /// Runs minutely; idempotent like <see cref="FanOut"/>.
     /// </summary>
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
@@ -110,6 +112,7 @@ public sealed partial class DeliveryJob(
         // keep first attempts pending past the minute).
         foreach (var id in changes.Concat(unfinished).Distinct())
             dispatcher.Dispatch(id);
+        await overdueRetries.RunAsync(ct);
     }
 
     /// <summary>
@@ -147,6 +150,9 @@ public sealed partial class DeliveryJob(
             notifier.Publish(new DeliveryDeadLettered(webhook.Id, delivery.Id, delivery.EventType, reason, Now));
             throw new DeliveryFailedException(reason);
         }
+
+        if (delivery.NextAttemptAt is { } due)
+            notifier.Publish(new RetryPickedUp(delivery.WebhookId, delivery.Id, Now > due ? Now - due : TimeSpan.Zero, Now));
 
         // Hangfire starts a scheduled job up to half a second early (whole-second schedule); a receiver's
         // Retry-After and our schedule are minimums, so wait out the rest.

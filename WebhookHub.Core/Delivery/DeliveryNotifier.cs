@@ -13,6 +13,12 @@ public sealed record DeliveryDeadLettered(Guid WebhookId, Guid DeliveryId, strin
 /// <summary>A webhook was switched off or on, or deleted (then <paramref name="IsActive"/> is false and <paramref name="Deleted"/> true).</summary>
 public sealed record WebhookStateChanged(Guid WebhookId, string OwnerId, bool IsActive, bool Deleted, string? Reason, DateTime At);
 
+/// <summary>A retry job started its delivery's attempt <paramref name="Lag"/> after the attempt was due (zero when on time or early).</summary>
+public sealed record RetryPickedUp(Guid WebhookId, Guid DeliveryId, TimeSpan Lag, DateTime At);
+
+/// <summary>The owed sweep found a retry more than a minute overdue and not running, and requeued it.</summary>
+public sealed record OverdueRetryRequeued(Guid WebhookId, Guid DeliveryId, TimeSpan Overdue, DateTime At);
+
 /// <summary>
 /// In-process feed of delivery events (the eShop "refresh on status change" pattern): the pipeline
 /// publishes after it has saved, Blazor components and the SignalR relay subscribe. A subscriber that
@@ -23,12 +29,18 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
     public event Action<AttemptRecorded>? AttemptRecorded;
     public event Action<DeliveryDeadLettered>? DeadLettered;
     public event Action<WebhookStateChanged>? WebhookChanged;
+    public event Action<RetryPickedUp>? RetryPickedUp;
+    public event Action<OverdueRetryRequeued>? OverdueRetryRequeued;
 
     public void Publish(AttemptRecorded e) => Raise(AttemptRecorded, e);
 
     public void Publish(DeliveryDeadLettered e) => Raise(DeadLettered, e);
 
     public void Publish(WebhookStateChanged e) => Raise(WebhookChanged, e);
+
+    public void Publish(RetryPickedUp e) => Raise(RetryPickedUp, e);
+
+    public void Publish(OverdueRetryRequeued e) => Raise(OverdueRetryRequeued, e);
 
     private void Raise<T>(Action<T>? handlers, T e)
     {

@@ -22,9 +22,14 @@ public sealed class FanoutDispatcher(IServiceScopeFactory scopes, IRecurringJobM
 {
     public const string OwedJobId = "fan-out-owed";
 
-    private readonly Channel<Guid> _queue = Channel.CreateBounded<Guid>(new BoundedChannelOptions(10_000)
+    /// <summary>
+    /// Wait mode, so that <see cref="ChannelWriter{T}.TryWrite"/> says false when the queue is full (DropWrite
+    /// would drop the change and still say true, leaving it marked as queued: the sweep would skip it).
+    /// Nothing ever waits on it: a full queue leaves the change to the owed sweep.
+    /// </summary>
+    private readonly Channel<Guid> _queue = Channel.CreateBounded<Guid>(new BoundedChannelOptions(Math.Max(1, options.Value.Delivery.FanoutQueueCapacity))
     {
-        FullMode = BoundedChannelFullMode.DropWrite,
+        FullMode = BoundedChannelFullMode.Wait,
     });
 
     /// <summary>Changes queued or fanning out now.</summary>

@@ -19,6 +19,8 @@ public sealed class DeliveryMetrics : IDisposable
     private readonly DeliveryNotifier _notifier;
     private readonly Counter<long> _attempts;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _pickupLag;
+    private readonly Counter<long> _overdueRequeued;
 
     public DeliveryMetrics(IMeterFactory meters, DeliveryNotifier notifier, FanoutDispatcher fanout, JobStorage storage, IServiceScopeFactory scopes)
     {
@@ -29,12 +31,23 @@ public sealed class DeliveryMetrics : IDisposable
         _duration = meter.CreateHistogram<double>("webhookhub.delivery.attempt.duration", "s",
             "How long a receiver took to answer an attempt (or to time out).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+        _pickupLag = meter.CreateHistogram<double>("webhookhub.delivery.retry.pickup_lag", "s",
+            "How long after it was due a retry's attempt started (Hangfire's schedule and queue polls, a busy or stalled job store).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800] });
+        _overdueRequeued = meter.CreateCounter<long>("webhookhub.delivery.retry.overdue_requeued", "{delivery}",
+            "Retries the owed sweep found more than a minute overdue and not running, and requeued.");
         meter.CreateObservableGauge("webhookhub.delivery.dead_letters", () => CountDeadLetters(scopes), "{delivery}",
             "Deliveries waiting in the dead-letter queue.");
         meter.CreateObservableGauge("webhookhub.delivery.queue.depth", () => QueueDepth(fanout, storage), "{job}",
             "Work waiting: fanout (stored policy changes not yet fanned out, in process), enqueued (Hangfire jobs ready to run) and scheduled (retries not yet due).");
         notifier.AttemptRecorded += OnAttempt;
+        notifier.RetryPickedUp += OnRetryPickedUp;
+        notifier.OverdueRetryRequeued += OnOverdueRequeued;
     }
+
+    private void OnRetryPickedUp(RetryPickedUp e) => _pickupLag.Record(e.Lag.TotalSeconds);
+
+    private void OnOverdueRequeued(OverdueRetryRequeued e) => _overdueRequeued.Add(1);
 
     private void OnAttempt(AttemptRecorded e)
     {
@@ -57,5 +70,10 @@ public sealed class DeliveryMetrics : IDisposable
         yield return new Measurement<long>(monitoring.ScheduledCount(), new KeyValuePair<string, object?>("state", "scheduled"));
     }
 
-    public void Dispose() => _notifier.AttemptRecorded -= OnAttempt;
+    public void Dispose()
+    {
+        _notifier.AttemptRecorded -= OnAttempt;
+        _notifier.RetryPickedUp -= OnRetryPickedUp;
+        _notifier.OverdueRetryRequeued -= OnOverdueRequeued;
+    }
 }
