@@ -48,19 +48,15 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
     private static Task PostChangeAsync(HttpClient admin, int n) =>
         admin.PostAsJsonAsync("/api/policy-changes", new { route = "visa/uk", source = "https://example.gov/visa", diff = $"- fee {n}\n+ fee {n + 1}" });
 
-    private async Task<(int Total, int Successes)> DatabaseCountsAsync(int expectedTotal)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            using var scope = App.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
-            var total = await db.Attempts.CountAsync();
-            var successes = await db.Attempts.CountAsync(a => a.Status == AttemptStatus.Success);
-            if (total >= expectedTotal || DateTime.UtcNow > deadline) return (total, successes);
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>The attempts in the database (all, successful) once there are at least <paramref name="expectedTotal"/>.</summary>
+    private Task<(int Total, int Successes)> DatabaseCountsAsync(int expectedTotal) =>
+        Eventually.Matches(async () =>
+            {
+                using var scope = App.Services.CreateScope();
+                var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
+                return (Total: await db.Attempts.CountAsync(), Successes: await db.Attempts.CountAsync(a => a.Status == AttemptStatus.Success));
+            },
+            counts => counts.Total >= expectedTotal, $"{expectedTotal} attempts in the database");
 
     [Fact]
     public async Task The_open_dashboard_follows_a_burst_without_reload_and_matches_the_database()

@@ -62,14 +62,7 @@ public static class Hub
         return Convert.ToInt64(command.ExecuteScalar());
     }
 
-    /// <summary>Polls until <paramref name="condition"/> holds or fails the test after <paramref name="timeout"/>.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out after {timeout.TotalSeconds} s: {describe()}");
-            await Task.Delay(100);
-        }
-    }
+    /// <summary>Until <paramref name="condition"/> holds; on its way out (use <see cref="Infrastructure.Eventually"/>).</summary>
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe) =>
+        Infrastructure.Eventually.True(condition, "the awaited state", timeout, describe);
 }
