@@ -85,10 +85,6 @@ public static class TestWebhooks
         Eventually.True(() => HangfireState(app, jobId) == state, $"Hangfire job {jobId} in the {state} state",
             state: () => HangfireState(app, jobId));
 
-    /// <summary>Until <paramref name="condition"/> holds; on its way out (use <see cref="Eventually"/>).</summary>
-    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
-        Eventually.Async(condition, what, timeout);
-
     /// <summary>Creates a customer user and an API key for it through the API; returns (userId, key).</summary>
     public static async Task<(string UserId, string Key)> CreateCustomerAsync(HttpClient admin)
     {

@@ -61,8 +61,4 @@ public static class Hub
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar());
     }
-
-    /// <summary>Until <paramref name="condition"/> holds; on its way out (use <see cref="Infrastructure.Eventually"/>).</summary>
-    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe) =>
-        Infrastructure.Eventually.True(condition, "the awaited state", timeout, describe);
 }
