@@ -51,9 +51,8 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
     public async Task Configure_trigger_receive_verify_fail_dead_letter_retry()
     {
         var receiver = fixture.Receiver;
-        var page = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress);
+        var page = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress);
         page.Context.SetDefaultTimeout(45_000);
-        await Infrastructure.Browser.SignInAsync(page);
 
         // 1. Configure a webhook in the form; the secret is shown once.
         await page.GotoAsync("/webhooks/new");
@@ -114,8 +113,7 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
         var deadRow = page.Locator("[data-testid=dead-letters] tbody tr").Filter(new() { HasText = "Receiver E2E" });
         await deadRow.GetByText("HTTP 500").WaitForAsync();
         await Infrastructure.Browser.ScreenshotAsync(page, "dead-letters-1280");
-        var phone = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress, width: 390, height: 844);
-        await Infrastructure.Browser.SignInAsync(phone);
+        var phone = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress, width: 390, height: 844);
         await phone.GotoAsync("/dead-letters");
         await phone.GetByText("HTTP 500").WaitForAsync();
         await Infrastructure.Browser.ScreenshotAsync(phone, "dead-letters-390");

@@ -68,8 +68,7 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
         var okHook = await CreateWebhookAsync(admin, "orders-service", receiver.Url("/ok"));
         var goneHook = await CreateWebhookAsync(admin, "legacy-crm", receiver.Url("/gone"));
 
-        var page = await fixture.Browser.NewPageAsync(App.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page);
+        var page = await fixture.Browser.NewSignedInPageAsync(App.BaseAddress);
         await page.GotoAsync("/monitoring");
         await Expect(page.GetByTestId("total-attempts")).ToHaveTextAsync("0");
         await page.EvaluateAsync(WatchFeed);
@@ -125,9 +124,8 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
         await page.GetByTestId("window-24h").ClickAsync();
         await Expect(page.GetByTestId("throughput")).ToContainTextAsync("per 30 minutes");
         await Expect(page.GetByTestId("total-attempts")).ToHaveTextAsync(total.ToString());
-        // Signed in wide (the signed-in marker is hidden on phones), then narrowed: the layout must follow.
-        var narrowPage = await fixture.Browser.NewPageAsync(App.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(narrowPage);
+        // Opened wide, then narrowed: the layout must follow.
+        var narrowPage = await fixture.Browser.NewSignedInPageAsync(App.BaseAddress);
         await narrowPage.SetViewportSizeAsync(390, 844);
         await narrowPage.GotoAsync("/monitoring");
         await Expect(narrowPage.GetByTestId("total-attempts")).ToHaveTextAsync(total.ToString());

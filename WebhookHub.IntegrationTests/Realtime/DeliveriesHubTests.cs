@@ -8,22 +8,15 @@ using WebhookHub.IntegrationTests.Infrastructure;
 
 namespace WebhookHub.IntegrationTests.Realtime;
 
-public sealed class DeliveriesHubTests : IAsyncLifetime
+/// <summary>One app for the class: the tests make their own users and webhooks, and only the first counts events.</summary>
+public sealed class DeliveriesHubTests(AppFixture fixture) : IClassFixture<AppFixture>, IAsyncLifetime
 {
-    private readonly WebhookHubApp _app = new();
+    private readonly WebhookHubApp _app = fixture.App;
     private TestReceiver _receiver = null!;
 
-    public async Task InitializeAsync()
-    {
-        _ = _app.BaseAddress;
-        _receiver = await TestReceiver.StartAsync();
-    }
+    public async Task InitializeAsync() => _receiver = await TestReceiver.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _receiver.DisposeAsync();
 
     /// <summary>A hub client that keeps every event by method name, as a script would.</summary>
     private sealed class Listener : IAsyncDisposable
