@@ -61,4 +61,11 @@ public static class Hub
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar());
     }
+
+    /// <summary>
+    /// <see cref="Infrastructure.Eventually.True"/> under its old name, for tests written against it on other
+    /// branches (issue 11's crash loop); new tests call <see cref="Infrastructure.Eventually"/>.
+    /// </summary>
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe) =>
+        Infrastructure.Eventually.True(condition, "the awaited state", timeout, describe);
 }
