@@ -13,8 +13,7 @@ public sealed class EmptyPagesTests(BrowserFixture fixture) : IClassFixture<Brow
     [InlineData("/dead-letters", "Failures that exhaust their retries land here")]
     public async Task Empty_lists_say_what_to_do_next(string path, string hint)
     {
-        var page = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page);
+        var page = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress);
         await page.GotoAsync(path);
         await page.GetByText(hint).WaitForAsync();
         await Infrastructure.Browser.ScreenshotAsync(page, "empty" + path.Replace('/', '-') + "-1280");

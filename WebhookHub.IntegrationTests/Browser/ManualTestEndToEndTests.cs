@@ -46,15 +46,13 @@ public sealed class FastRetryBrowserFixture : IAsyncLifetime
 /// </summary>
 public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : IClassFixture<FastRetryBrowserFixture>
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(45);
 
     [Fact]
     public async Task Configure_trigger_receive_verify_fail_dead_letter_retry()
     {
         var receiver = fixture.Receiver;
-        var page = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress);
+        var page = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress);
         page.Context.SetDefaultTimeout(45_000);
-        await Infrastructure.Browser.SignInAsync(page);
 
         // 1. Configure a webhook in the form; the secret is shown once.
         await page.GotoAsync("/webhooks/new");
@@ -77,7 +75,7 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
 
         // 3. The receiver gets it, signed with the secret the page showed.
         static bool IsChange(ReceivedRequest r) => r.Path == "/e2e" && r.Header("X-Webhook-Event") == "policy_change.detected";
-        var received = (await receiver.WaitForAsync(r => r.Any(IsChange), Generous)).First(IsChange);
+        var received = (await receiver.WaitForAsync(r => r.Any(IsChange))).First(IsChange);
         var verifier = new WebhookVerifier(secret);
         Assert.True(verifier.VerifyGitHub(received.Header("X-Webhook-Signature"), received.Body));
         Assert.True(verifier.VerifyStandard(received.Header("webhook-id"), received.Header("webhook-timestamp"), received.Header("webhook-signature"), received.Body));
@@ -107,20 +105,15 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
         receiver.Respond((_, _) => Results.StatusCode(500));
         await TriggerAsync(page, "Graduate route closes");
         using var api = fixture.App.ApiClient();
-        // Six attempts a second apart take ~6 s; once in a full-suite run the retries stalled past 45 s
-        // (not reproduced alone; suspected Hangfire.Storage.SQLite's schedule-poller lock, see the issue note).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while ((await api.GetFromJsonAsync<JsonElement>("/api/dead-letters")).GetArrayLength() == 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the failing delivery never reached the dead-letter queue");
-            await Task.Delay(100);
-        }
+        // Six attempts with five 1 s retries between them: ~6 s, at most ~20 s if each retry is the 3 s late the
+        // schedule allows. Not widened past that: a longer wait is the job store's lost wake-up (issue 11), a defect.
+        await Eventually.Matches(() => api.GetFromJsonAsync<JsonElement>("/api/dead-letters"), letters => letters.GetArrayLength() > 0,
+            "the failing delivery in the dead-letter queue");
         await page.GotoAsync("/dead-letters");
         var deadRow = page.Locator("[data-testid=dead-letters] tbody tr").Filter(new() { HasText = "Receiver E2E" });
         await deadRow.GetByText("HTTP 500").WaitForAsync();
         await Infrastructure.Browser.ScreenshotAsync(page, "dead-letters-1280");
-        var phone = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress, width: 390, height: 844);
-        await Infrastructure.Browser.SignInAsync(phone);
+        var phone = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress, width: 390, height: 844);
         await phone.GotoAsync("/dead-letters");
         await phone.GetByText("HTTP 500").WaitForAsync();
         await Infrastructure.Browser.ScreenshotAsync(phone, "dead-letters-390");
@@ -130,7 +123,7 @@ public sealed class ManualTestEndToEndTests(FastRetryBrowserFixture fixture) : I
         var failedSoFar = receiver.RequestsTo("/e2e").Count();
         await deadRow.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
         await deadRow.Locator("[data-status=success]").WaitForAsync();
-        var retried = (await receiver.WaitForAsync(r => r.Count(x => x.Path == "/e2e") > failedSoFar, Generous)).Where(x => x.Path == "/e2e").Last();
+        var retried = (await receiver.WaitForAsync(r => r.Count(x => x.Path == "/e2e") > failedSoFar)).Where(x => x.Path == "/e2e").Last();
         var failedAttempts = receiver.RequestsTo("/e2e").Count(x => x.Header("X-Webhook-Delivery") == retried.Header("X-Webhook-Delivery")) - 1;
         Assert.Equal(6, failedAttempts); // the whole budget: one attempt and five retries
         Assert.Equal("7", retried.Header("X-Webhook-Attempt")); // numbering goes on across budgets

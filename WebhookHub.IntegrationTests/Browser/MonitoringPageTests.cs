@@ -48,19 +48,15 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
     private static Task PostChangeAsync(HttpClient admin, int n) =>
         admin.PostAsJsonAsync("/api/policy-changes", new { route = "visa/uk", source = "https://example.gov/visa", diff = $"- fee {n}\n+ fee {n + 1}" });
 
-    private async Task<(int Total, int Successes)> DatabaseCountsAsync(int expectedTotal)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            using var scope = App.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
-            var total = await db.Attempts.CountAsync();
-            var successes = await db.Attempts.CountAsync(a => a.Status == AttemptStatus.Success);
-            if (total >= expectedTotal || DateTime.UtcNow > deadline) return (total, successes);
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>The attempts in the database (all, successful) once there are at least <paramref name="expectedTotal"/>.</summary>
+    private Task<(int Total, int Successes)> DatabaseCountsAsync(int expectedTotal) =>
+        Eventually.Matches(async () =>
+            {
+                using var scope = App.Services.CreateScope();
+                var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
+                return (Total: await db.Attempts.CountAsync(), Successes: await db.Attempts.CountAsync(a => a.Status == AttemptStatus.Success));
+            },
+            counts => counts.Total >= expectedTotal, $"{expectedTotal} attempts in the database");
 
     [Fact]
     public async Task The_open_dashboard_follows_a_burst_without_reload_and_matches_the_database()
@@ -72,8 +68,7 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
         var okHook = await CreateWebhookAsync(admin, "orders-service", receiver.Url("/ok"));
         var goneHook = await CreateWebhookAsync(admin, "legacy-crm", receiver.Url("/gone"));
 
-        var page = await fixture.Browser.NewPageAsync(App.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page);
+        var page = await fixture.Browser.NewSignedInPageAsync(App.BaseAddress);
         await page.GotoAsync("/monitoring");
         await Expect(page.GetByTestId("total-attempts")).ToHaveTextAsync("0");
         await page.EvaluateAsync(WatchFeed);
@@ -129,9 +124,8 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
         await page.GetByTestId("window-24h").ClickAsync();
         await Expect(page.GetByTestId("throughput")).ToContainTextAsync("per 30 minutes");
         await Expect(page.GetByTestId("total-attempts")).ToHaveTextAsync(total.ToString());
-        // Signed in wide (the signed-in marker is hidden on phones), then narrowed: the layout must follow.
-        var narrowPage = await fixture.Browser.NewPageAsync(App.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(narrowPage);
+        // Opened wide, then narrowed: the layout must follow.
+        var narrowPage = await fixture.Browser.NewSignedInPageAsync(App.BaseAddress);
         await narrowPage.SetViewportSizeAsync(390, 844);
         await narrowPage.GotoAsync("/monitoring");
         await Expect(narrowPage.GetByTestId("total-attempts")).ToHaveTextAsync(total.ToString());

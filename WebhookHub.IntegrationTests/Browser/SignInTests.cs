@@ -63,8 +63,7 @@ public sealed class SignInTests(BrowserFixture fixture) : IClassFixture<BrowserF
     [Fact]
     public async Task Signed_in_admin_opens_the_hangfire_dashboard()
     {
-        var page = await fixture.Browser.NewPageAsync(fixture.App.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page);
+        var page = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress);
         var response = await page.GotoAsync("/hangfire");
         Assert.Equal(200, response!.Status);
         Assert.Contains("WebhookHub jobs", await page.TitleAsync());

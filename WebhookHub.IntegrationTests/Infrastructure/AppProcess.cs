@@ -83,20 +83,20 @@ public sealed class AppProcess : IAsyncDisposable
     private async Task WaitHealthyAsync(TimeSpan timeout)
     {
         using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            if (_process.HasExited)
-                throw new InvalidOperationException($"The app exited with {_process.ExitCode}:\n{string.Join('\n', _output)}");
-            try
+        await Eventually.Async(async () =>
             {
-                if ((await client.GetAsync("/health")).StatusCode == HttpStatusCode.OK) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"The app did not become healthy:\n{string.Join('\n', _output)}");
+                if (_process.HasExited)
+                    throw new InvalidOperationException($"The app exited with {_process.ExitCode}:\n{string.Join('\n', _output)}");
+                try
+                {
+                    return (await client.GetAsync("/health")).StatusCode == HttpStatusCode.OK;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return false; // not listening yet, or too busy starting to answer within 2 s
+                }
+            },
+            "the app's /health to answer 200", timeout, () => string.Join('\n', _output));
     }
 
     private void Keep(string? line)

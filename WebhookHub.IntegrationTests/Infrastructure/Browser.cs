@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Playwright;
 
 namespace WebhookHub.IntegrationTests.Infrastructure;
@@ -8,6 +9,8 @@ public sealed class Browser : IAsyncDisposable
     public const string ChromiumPath = "/usr/bin/chromium";
 
     private readonly IPlaywright _playwright;
+    /// <summary>Cookies a real sign-in gave, by app address and user, for <see cref="NewSignedInPageAsync"/>.</summary>
+    private readonly ConcurrentDictionary<(string App, string Email), string> _signedIn = new();
 
     private Browser(IPlaywright playwright, IBrowser browser)
     {
@@ -31,12 +34,32 @@ public sealed class Browser : IAsyncDisposable
     }
 
     /// <summary>A fresh page (own cookies) at the given width, 1280 unless said.</summary>
-    public async Task<IPage> NewPageAsync(Uri baseAddress, int width = 1280, int height = 900)
+    public Task<IPage> NewPageAsync(Uri baseAddress, int width = 1280, int height = 900) => NewPageAsync(baseAddress, width, height, null);
+
+    /// <summary>
+    /// A fresh page signed in as the admin (or the given user): the first time through the real sign-in page,
+    /// after that with the cookies that sign-in gave, so only SignInTests pay for signing in on every test.
+    /// </summary>
+    public async Task<IPage> NewSignedInPageAsync(Uri baseAddress, int width = 1280, int height = 900,
+        string email = WebhookHubApp.AdminEmail, string password = WebhookHubApp.AdminPassword)
+    {
+        var key = (baseAddress.ToString(), email);
+        if (_signedIn.TryGetValue(key, out var cookies)) return await NewPageAsync(baseAddress, width, height, cookies);
+        // Signed in wide: the signed-in marker SignInAsync waits for is hidden on phones' app bar.
+        var page = await NewPageAsync(baseAddress);
+        await SignInAsync(page, email, password);
+        _signedIn[key] = await page.Context.StorageStateAsync();
+        if (width != 1280 || height != 900) await page.SetViewportSizeAsync(width, height);
+        return page;
+    }
+
+    private async Task<IPage> NewPageAsync(Uri baseAddress, int width, int height, string? storageState)
     {
         var context = await Instance.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = baseAddress.ToString().TrimEnd('/'),
             ViewportSize = new ViewportSize { Width = width, Height = height },
+            StorageState = storageState,
         });
         context.SetDefaultTimeout(15_000);
         return await context.NewPageAsync();

@@ -54,21 +54,18 @@ public sealed class TestReceiver : IAsyncDisposable
 
     public void RespondAsync(Func<int, ReceivedRequest, Task<IResult>> respond) => _respond = respond;
 
-    /// <summary>Waits until <paramref name="predicate"/> holds for the recorded requests, or fails after the timeout.</summary>
-    public async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(Func<IReadOnlyList<ReceivedRequest>, bool> predicate, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
-        {
-            var snapshot = Requests;
-            if (predicate(snapshot)) return snapshot;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"The receiver did not see the expected requests in time; it has {_requests.Count}.");
-    }
+    /// <summary>Waits until <paramref name="predicate"/> holds for the recorded requests (see <see cref="Eventually"/>), and returns them.</summary>
+    public Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(Func<IReadOnlyList<ReceivedRequest>, bool> predicate, TimeSpan? timeout = null,
+        string what = "the expected requests at the receiver") =>
+        Eventually.Matches(() => Task.FromResult(Requests), predicate, what, timeout, Describe);
+
+    /// <summary>What a failed wait prints: how many requests, and the last few by path and attempt number.</summary>
+    private static string Describe(IReadOnlyList<ReceivedRequest> requests) =>
+        $"{requests.Count} requests" + (requests.Count == 0 ? "" : ", the last: "
+            + string.Join(", ", requests.TakeLast(10).Select(r => $"{r.Method} {r.Path} attempt {r.Header("x-webhook-attempt")} at {r.At:HH:mm:ss.fff}")));
 
     public Task<IReadOnlyList<ReceivedRequest>> WaitForCountAsync(int count, TimeSpan? timeout = null) =>
-        WaitForAsync(r => r.Count >= count, timeout);
+        WaitForAsync(r => r.Count >= count, timeout, $"{count} requests at the receiver");
 
     private async Task HandleAsync(HttpContext context)
     {

@@ -14,7 +14,7 @@ namespace WebhookHub.IntegrationTests.Infrastructure;
 public sealed record TestWebhook(Guid Id, string Secret, string Url, string Route);
 
 /// <summary>
-/// Test setup and polling helpers for the delivery pipeline. Webhooks are inserted through the app's
+/// Test setup and waits (through <see cref="Eventually"/>) for the delivery pipeline. Webhooks are inserted through the app's
 /// DbContext until the webhook CRUD API (issue 3) is merged; only <see cref="CreateAsync"/> changes then.
 /// </summary>
 public static class TestWebhooks
@@ -61,17 +61,36 @@ public static class TestWebhooks
     public static Task<List<Core.Delivery.Delivery>> DeliveriesAsync(WebhookHubApp app, Guid webhookId) =>
         QueryAsync(app, db => db.Deliveries.AsNoTracking().Where(d => d.WebhookId == webhookId).ToListAsync());
 
-    /// <summary>Polls until <paramref name="condition"/> holds, or fails with <paramref name="what"/> after the timeout.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    /// <summary>Waits until the webhook's deliveries satisfy <paramref name="until"/>, and returns them; a failure lists each one's state.</summary>
+    public static Task<List<Core.Delivery.Delivery>> WaitForDeliveriesAsync(WebhookHubApp app, Guid webhookId,
+        Func<List<Core.Delivery.Delivery>, bool> until, string what, TimeSpan? timeout = null) =>
+        Eventually.Matches(() => DeliveriesAsync(app, webhookId), until, what, timeout, deliveries => string.Join("; ", deliveries.Select(d =>
+            $"{d.Status} after {d.AttemptCount} attempts, next {d.NextAttemptAt:HH:mm:ss.fff}, job {d.HangfireJobId ?? "none"}, {d.LastError}")));
+
+    /// <summary>Waits until the webhook's attempts (in attempt order) satisfy <paramref name="until"/>, and returns them.</summary>
+    public static Task<List<Core.Delivery.DeliveryAttempt>> WaitForAttemptsAsync(WebhookHubApp app, Guid webhookId,
+        Func<List<Core.Delivery.DeliveryAttempt>, bool> until, string what, TimeSpan? timeout = null) =>
+        Eventually.Matches(() => AttemptsAsync(app, webhookId), until, what, timeout, attempts => string.Join("; ", attempts.Select(a =>
+            $"#{a.AttemptNumber} {a.Status} {a.StatusCode} at {a.CreatedAt:HH:mm:ss.fff}")));
+
+    /// <summary>The name of a Hangfire job's current state (Scheduled, Processing, Succeeded, Failed…).</summary>
+    public static string HangfireState(WebhookHubApp app, string jobId)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition()) return;
-            await Task.Delay(50);
-        }
-        Assert.Fail("Timed out waiting for: " + what);
+        using var connection = app.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
+        return connection.GetStateData(jobId)?.Name ?? "(none)";
     }
+
+    /// <summary>Waits until a Hangfire job is in <paramref name="state"/> (the app saves its rows before the job returns, so Hangfire's state comes just after).</summary>
+    public static Task WaitForHangfireStateAsync(WebhookHubApp app, string jobId, string state) =>
+        Eventually.True(() => HangfireState(app, jobId) == state, $"Hangfire job {jobId} in the {state} state",
+            state: () => HangfireState(app, jobId));
+
+    /// <summary>
+    /// <see cref="Eventually.Async"/> under its old name, for tests written against it on other branches
+    /// (issue 11's storm and overdue-retry tests); new tests call <see cref="Eventually"/>.
+    /// </summary>
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        Eventually.Async(condition, what, timeout);
 
     /// <summary>Creates a customer user and an API key for it through the API; returns (userId, key).</summary>
     public static async Task<(string UserId, string Key)> CreateCustomerAsync(HttpClient admin)

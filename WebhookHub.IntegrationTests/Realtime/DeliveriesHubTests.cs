@@ -8,22 +8,15 @@ using WebhookHub.IntegrationTests.Infrastructure;
 
 namespace WebhookHub.IntegrationTests.Realtime;
 
-public sealed class DeliveriesHubTests : IAsyncLifetime
+/// <summary>One app for the class: the tests make their own users and webhooks, and only the first counts events.</summary>
+public sealed class DeliveriesHubTests(AppFixture fixture) : IClassFixture<AppFixture>, IAsyncLifetime
 {
-    private readonly WebhookHubApp _app = new();
+    private readonly WebhookHubApp _app = fixture.App;
     private TestReceiver _receiver = null!;
 
-    public async Task InitializeAsync()
-    {
-        _ = _app.BaseAddress;
-        _receiver = await TestReceiver.StartAsync();
-    }
+    public async Task InitializeAsync() => _receiver = await TestReceiver.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _receiver.DisposeAsync();
 
     /// <summary>A hub client that keeps every event by method name, as a script would.</summary>
     private sealed class Listener : IAsyncDisposable
@@ -49,6 +42,9 @@ public sealed class DeliveriesHubTests : IAsyncLifetime
         return listener;
     }
 
+    private static string Describe(Listener listener) =>
+        string.Join(", ", listener.Events.GroupBy(e => e.Method).Select(g => $"{g.Count()} {g.Key}"));
+
     private static string KeyOf(ApiUsers.ApiUser user) => user.Client.DefaultRequestHeaders.Authorization!.Parameter!;
 
     private async Task<string> CreateWebhookAsync(HttpClient client, string path)
@@ -56,16 +52,6 @@ public sealed class DeliveriesHubTests : IAsyncLifetime
         var response = await client.PostAsJsonAsync("/api/webhooks", new { name = path.Trim('/'), url = _receiver.Url(path) });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("Timed out waiting for " + what);
-            await Task.Delay(20);
-        }
     }
 
     [Fact]
@@ -85,18 +71,26 @@ public sealed class DeliveriesHubTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsJsonAsync("/api/policy-changes",
                 new { route = "visa/uk", source = "https://example.gov/visa", diff = $"- {i}\n+ {i + 1}" })).StatusCode);
 
-        await WaitUntilAsync(() => staff.WebhookIds("attemptRecorded").Count() == 6 && staff.WebhookIds("deadLettered").Count() == 3, "staff events");
-        await WaitUntilAsync(() => a.WebhookIds("attemptRecorded").Count() == 3 && b.WebhookIds("deadLettered").Count() == 3, "customer events");
+        await Eventually.True(() => staff.WebhookIds("attemptRecorded").Count() == 6 && staff.WebhookIds("deadLettered").Count() == 3, "staff events",
+            state: () => Describe(staff));
+        await Eventually.True(() => a.WebhookIds("attemptRecorded").Count() == 3 && b.WebhookIds("deadLettered").Count() == 3, "customer events",
+            state: () => $"A: {Describe(a)}; B: {Describe(b)}");
         // A disables its webhook: that news is A's too, and B's connection stays quiet about it.
         var disabled = await customerA.Client.PutAsJsonAsync($"/api/webhooks/{hookA}", new { name = "a", url = _receiver.Url("/a"), isActive = false });
         Assert.Equal(HttpStatusCode.OK, disabled.StatusCode);
-        await WaitUntilAsync(() => a.WebhookIds("webhookChanged").Any() && staff.WebhookIds("webhookChanged").Any(), "webhook change");
+        await Eventually.True(() => a.WebhookIds("webhookChanged").Any() && staff.WebhookIds("webhookChanged").Any(), "webhook change",
+            state: () => $"A: {Describe(a)}; staff: {Describe(staff)}");
+        // Then B switches its own webhook off: the relay sends events one at a time in the order they were
+        // published, so once B has its own news, A's earlier news would have reached B first, had it been sent to B.
+        var disabledB = await customerB.Client.PutAsJsonAsync($"/api/webhooks/{hookB}", new { name = "b", url = _receiver.Url("/b"), isActive = false });
+        Assert.Equal(HttpStatusCode.OK, disabledB.StatusCode);
+        await Eventually.True(() => b.WebhookIds("webhookChanged").Any(), "B's own webhook change", state: () => $"B: {Describe(b)}");
 
         Assert.All(a.Events, e => Assert.Equal(hookA, e.Body.GetProperty("webhookId").GetString()));
         Assert.All(b.Events, e => Assert.Equal(hookB, e.Body.GetProperty("webhookId").GetString()));
         Assert.Equal(3, b.WebhookIds("attemptRecorded").Count());
         Assert.Empty(a.WebhookIds("deadLettered"));
-        Assert.Empty(b.WebhookIds("webhookChanged"));
+        Assert.Equal([hookB], b.WebhookIds("webhookChanged"));
         Assert.Equal(new[] { hookA, hookB }.Order(), staff.WebhookIds("attemptRecorded").Distinct().Order());
         var first = a.Events.First(e => e.Method == "attemptRecorded").Body;
         Assert.Equal("success", first.GetProperty("status").GetString());

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using WebhookHub.Core.Delivery;
 using WebhookHub.IntegrationTests.Infrastructure;
@@ -35,13 +36,16 @@ public sealed class AutoDisableTests
         Assert.Contains("410", webhook.GetProperty("disabledReason").GetString());
         Assert.Single(receiver.Requests);
         // Published just after the row is switched off (the owner is looked up in between): wait for it.
-        await Hub.WaitUntilAsync(() => !disabled.IsEmpty, TimeSpan.FromSeconds(10), () => "no WebhookStateChanged was published");
+        await Eventually.True(() => !disabled.IsEmpty, "WebhookStateChanged published");
         var published = Assert.Single(disabled);
         Assert.Equal(id, published.WebhookId);
         Assert.Contains("410", published.Reason);
-        // A disabled webhook receives nothing new.
-        await Hub.PostChangeAsync(api);
-        await Task.Delay(1000);
+        // A disabled webhook receives nothing new: once the next change has fanned out (its deliveries are saved
+        // with FannedOutAt in one transaction) and made none for this webhook, nothing can ever be sent for it.
+        var next = await Hub.PostChangeAsync(api);
+        await Eventually.Matches(() => api.GetFromJsonAsync<JsonElement>($"/api/policy-changes/{next}"),
+            c => c.GetProperty("fannedOutAt").ValueKind != JsonValueKind.Null, "the next change fanned out");
+        Assert.Equal(0, await TestWebhooks.QueryAsync(app, db => db.Deliveries.CountAsync(d => d.PolicyChangeId == next)));
         Assert.Single(receiver.Requests);
     }
 
@@ -96,27 +100,16 @@ public sealed class AutoDisableTests
     private static async Task<JsonElement> GetWebhookAsync(HttpClient api, Guid id) =>
         await api.GetFromJsonAsync<JsonElement>($"/api/webhooks/{id}");
 
-    private static async Task<JsonElement> WaitForWebhookAsync(HttpClient api, Guid id, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            var webhook = await GetWebhookAsync(api, id);
-            if (condition(webhook)) return webhook;
-            if (DateTime.UtcNow > deadline) Assert.Fail("Webhook never reached the expected state: " + webhook.GetRawText());
-            await Task.Delay(100);
-        }
-    }
+    private static Task<JsonElement> WaitForWebhookAsync(HttpClient api, Guid id, Func<JsonElement, bool> condition) =>
+        Eventually.Matches(() => GetWebhookAsync(api, id), condition, "the webhook in the expected state");
 
-    private static async Task WaitForDeadLettersAsync(HttpClient api, Guid id, int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            var letters = await api.GetFromJsonAsync<JsonElement>($"/api/dead-letters?webhookId={id}");
-            if (letters.GetArrayLength() == count) return;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Expected {count} dead letters, have {letters.GetArrayLength()}");
-            await Task.Delay(100);
-        }
-    }
+    /// <summary>
+    /// Until the webhook has exactly <paramref name="count"/> dead letters, each with its Failed Hangfire job. The job
+    /// is made after the auto-disable rule has looked at the dead letter, so "still active" read after this is the
+    /// rule's answer, not a look taken before the rule ran.
+    /// </summary>
+    private static Task WaitForDeadLettersAsync(HttpClient api, Guid id, int count) =>
+        Eventually.Matches(() => api.GetFromJsonAsync<JsonElement>($"/api/dead-letters?webhookId={id}"),
+            letters => letters.GetArrayLength() == count && letters.EnumerateArray().All(l => l.GetProperty("hangfireJobId").ValueKind == JsonValueKind.String),
+            $"{count} dead letters, each with its Hangfire job");
 }

@@ -72,9 +72,9 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
         const int expected = 60 * 10;
         using var scope = app.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
-        await Hub.WaitUntilAsync(
+        await Eventually.True(
             () => db.Deliveries.AsNoTracking().Count(d => d.Status == DeliveryStatus.Success) == expected,
-            TimeSpan.FromSeconds(90),
+            "every delivery successful", TimeSpan.FromSeconds(90),
             () => $"{db.Deliveries.AsNoTracking().Count(d => d.Status == DeliveryStatus.Success)} of {expected} deliveries succeeded");
 
         output.WriteLine($"All delivered {clock.ElapsedMilliseconds} ms after the load began.");

@@ -66,7 +66,8 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
             foreach (var path in paths) await Hub.CreateWebhookAsync(api, _receiver.Url(path));
             for (var i = 0; i < changes; i++) changeIds.Add(await Hub.PostChangeAsync(api));
             _open.SetResult();
-            await Hub.WaitUntilAsync(() => Volatile.Read(ref _answered) >= answeredBeforeKill, TimeSpan.FromSeconds(60), () => $"{_answered} answered");
+            await Eventually.True(() => Volatile.Read(ref _answered) >= answeredBeforeKill, $"{answeredBeforeKill} answers before the kill",
+                TimeSpan.FromSeconds(60), () => $"{_answered} answered");
             first.Kill();
         }
 
@@ -85,14 +86,14 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
         var restarted = Stopwatch.StartNew();
         await using var second = await AppProcess.StartAsync(_data, Settings);
         var healthyAfter = restarted.Elapsed;
-        await Hub.WaitUntilAsync(() => Arrived() == expected.Count, TimeSpan.FromSeconds(120),
+        await Eventually.True(() => Arrived() == expected.Count, "every delivery arrived after the restart", TimeSpan.FromSeconds(120),
             () => $"{Arrived()} of {expected.Count} deliveries arrived.\n{string.Join('\n', second.Output.TakeLast(30))}");
         var allArrived = restarted.Elapsed;
-        await Hub.WaitUntilAsync(
+        await Eventually.True(
             () => Hub.Scalar(_data, "SELECT count(*) FROM deliveries WHERE status <> 'success'") == 0
                 && Hub.Scalar(_data, "SELECT count(*) FROM deliveries") == expected.Count
                 && Hub.Scalar(_data, "SELECT count(*) FROM policy_changes WHERE fanned_out_at IS NULL") == 0,
-            TimeSpan.FromSeconds(60),
+            "every delivery recorded as successful", TimeSpan.FromSeconds(60),
             () => $"{Hub.Scalar(_data, "SELECT count(*) FROM deliveries WHERE status <> 'success'")} deliveries not successful, "
                 + $"{Hub.Scalar(_data, "SELECT count(*) FROM deliveries")} deliveries for {expected.Count} expected.");
 

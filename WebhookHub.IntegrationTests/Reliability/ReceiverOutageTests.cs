@@ -12,19 +12,21 @@ namespace WebhookHub.IntegrationTests.Reliability;
 public sealed class ReceiverOutageTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task A_receiver_down_for_20_seconds_gets_every_delivery_through_retries_and_a_bulk_dead_letter_retry()
+    public async Task A_receiver_that_goes_down_gets_every_delivery_through_retries_and_a_bulk_dead_letter_retry()
     {
         var receiver = await TestReceiver.StartAsync();
         var port = receiver.Port;
-        // 15 s of retries (1+2+3+4+5): the first changes are dead-lettered during the outage, the ones posted
-        // after that outlast it. Times are relative to the pipeline, not fixed, so a loaded machine only slows it.
+        // 9 s of retries (1+2+2+2+2): the first changes are dead-lettered during the outage, the ones posted
+        // after that outlast it. The outage ends on states, not times (the first five dead-lettered, then each
+        // later one failed at least once), so a loaded machine only slows it; the schedule's own timing is
+        // DeliveryPipelineTests'.
         await using var app = new WebhookHubApp(new Dictionary<string, string?>
         {
             ["WebhookHub:Delivery:RetryDelaysSeconds:0"] = "1",
             ["WebhookHub:Delivery:RetryDelaysSeconds:1"] = "2",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:2"] = "3",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:3"] = "4",
-            ["WebhookHub:Delivery:RetryDelaysSeconds:4"] = "5",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:2"] = "2",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:3"] = "2",
+            ["WebhookHub:Delivery:RetryDelaysSeconds:4"] = "2",
         });
         using var api = app.ApiClient();
         var webhookId = await Hub.CreateWebhookAsync(api, receiver.Url("/outage"));
@@ -33,11 +35,12 @@ public sealed class ReceiverOutageTests(ITestOutputHelper output)
 
         var changes = new List<Guid>();
         for (var i = 0; i < 5; i++) changes.Add(await Hub.PostChangeAsync(api));
-        await Hub.WaitUntilAsync(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status = 'failed'") == 5,
-            TimeSpan.FromSeconds(60), () => string.Join(", ", Statuses(app)));
+        await Eventually.True(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status = 'failed'") == 5,
+            "the first 5 dead-lettered", TimeSpan.FromSeconds(60), () => string.Join(", ", Statuses(app)));
         output.WriteLine($"First 5 dead-lettered after {outage.Elapsed.TotalSeconds:0.0} s of outage.");
         for (var i = 0; i < 5; i++) changes.Add(await Hub.PostChangeAsync(api));
-        if (outage.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(TimeSpan.FromSeconds(20) - outage.Elapsed);
+        await Eventually.True(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status = 'retrying'") == 5,
+            "the later 5 failed during the outage and wait for a retry", state: () => string.Join(", ", Statuses(app)));
         await using var back = await TestReceiver.StartAsync(port);
         output.WriteLine($"Receiver back after {outage.Elapsed.TotalSeconds:0.0} s.");
 
@@ -51,8 +54,8 @@ public sealed class ReceiverOutageTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
         var all = await back.WaitForAsync(r => changes.All(c => r.Any(x => Hub.ChangeIdOf(x) == c.ToString())), TimeSpan.FromSeconds(60));
         output.WriteLine($"All {changes.Count} changes delivered {outage.Elapsed.TotalSeconds:0.0} s after the outage began; {all.Count} requests.");
-        await Hub.WaitUntilAsync(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status <> 'success'") == 0,
-            TimeSpan.FromSeconds(30), () => string.Join(", ", Statuses(app)));
+        await Eventually.True(() => Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM deliveries WHERE status <> 'success'") == 0,
+            "every delivery successful", state: () => string.Join(", ", Statuses(app)));
         Assert.Empty((await api.GetFromJsonAsync<List<DeadLetterRow>>($"/api/dead-letters?webhookId={webhookId}"))!);
     }
 
@@ -60,15 +63,17 @@ public sealed class ReceiverOutageTests(ITestOutputHelper output)
     public async Task A_receiver_near_the_timeout_does_not_slow_deliveries_to_the_others()
     {
         await using var slow = await TestReceiver.StartAsync();
-        slow.RespondAsync(async (_, _) =>
+        var slowAnsweredAt = new ConcurrentDictionary<string, DateTimeOffset>();
+        slow.RespondAsync(async (_, request) =>
         {
             await Task.Delay(1700);
+            slowAnsweredAt[Hub.ChangeIdOf(request)] = DateTimeOffset.UtcNow;
             return Results.Ok();
         });
         await using var fast = await TestReceiver.StartAsync();
         await using var app = new WebhookHubApp(new Dictionary<string, string?> { ["WebhookHub:Delivery:TimeoutSeconds"] = "2" });
         using var api = app.ApiClient();
-        await Hub.CreateWebhookAsync(api, slow.Url("/slow"));
+        var slowId = await Hub.CreateWebhookAsync(api, slow.Url("/slow"));
         await Hub.CreateWebhookAsync(api, fast.Url("/fast"));
 
         var posted = new ConcurrentDictionary<string, DateTimeOffset>();
@@ -81,10 +86,17 @@ public sealed class ReceiverOutageTests(ITestOutputHelper output)
         var fastRequests = await fast.WaitForCountAsync(10, TimeSpan.FromSeconds(10));
         var latencies = fastRequests.Select(r => (r.At - posted[Hub.ChangeIdOf(r)]).TotalMilliseconds).OrderBy(ms => ms).ToList();
         output.WriteLine($"Fast receiver: ingest-to-receipt max {latencies[^1]:0} ms, median {latencies[latencies.Count / 2]:0} ms, while the slow one takes 1700 ms.");
-        Assert.True(latencies[^1] < 1000, $"The fast receiver waited {latencies[^1]:0} ms");
-        // The slow one is served too, once each, within the timeout.
-        await slow.WaitForCountAsync(10, TimeSpan.FromSeconds(15));
-        await Task.Delay(500);
+        // Not a wall-clock bound (ingest alone can take a second on a loaded machine; the benchmark measures
+        // latency): every change reaches the fast receiver before the slow one has answered that same change,
+        // so no fast delivery waited for a slow answer.
+        await Eventually.True(() => slowAnsweredAt.Count == 10, "the slow receiver answered all 10");
+        Assert.All(fastRequests, r => Assert.True(r.At < slowAnsweredAt[Hub.ChangeIdOf(r)],
+            $"fast receipt at {r.At:HH:mm:ss.fff}, slow answer to the same change at {slowAnsweredAt[Hub.ChangeIdOf(r)]:HH:mm:ss.fff}"));
+        // The slow one is served too, once each, within the timeout: every delivery ended in success (final, so no
+        // request follows) after one attempt.
+        var slowDeliveries = await TestWebhooks.WaitForDeliveriesAsync(app, slowId,
+            d => d.Count == 10 && d.All(x => x.Status == Core.Delivery.DeliveryStatus.Success), "the slow webhook's 10 deliveries successful");
+        Assert.All(slowDeliveries, d => Assert.Equal(1, d.AttemptCount));
         Assert.Equal(10, slow.Requests.Count);
     }
 

@@ -36,8 +36,12 @@ public sealed class RowWriterTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // This file's pool only: ClearAllPools would also close the idle connections of tests running
+        // beside this one, and closing the last connection to a WAL database checkpoints it (it broke
+        // WalCheckpointerTests, which must see its rows still in the -wal file).
+        var connection = (SqliteConnection)_db.Database.GetDbConnection();
         await _db.DisposeAsync();
-        SqliteConnection.ClearAllPools();
+        SqliteConnection.ClearPool(connection);
         File.Delete(_file);
     }
 

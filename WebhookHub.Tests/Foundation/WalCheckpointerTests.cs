@@ -32,8 +32,10 @@ public sealed class WalCheckpointerTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // This database's pool only, not ClearAllPools: tests beside this one keep their connections.
+        await using (var scope = _services.CreateAsyncScope())
+            SqliteConnection.ClearPool((SqliteConnection)scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>().Database.GetDbConnection());
         await _services.DisposeAsync();
-        SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 
