@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -13,18 +11,6 @@ namespace WebhookHub.IntegrationTests.Monitoring;
 public sealed class MetricsEndpointTests(AppFixture fixture) : IClassFixture<AppFixture>
 {
     private WebhookHubApp App => fixture.App;
-
-    /// <summary>The value of the first sample of <paramref name="name"/> whose labels contain <paramref name="label"/>.</summary>
-    private static double? Sample(string text, string name, string label = "")
-    {
-        foreach (var line in text.Split('\n'))
-        {
-            var match = Regex.Match(line, $@"^{Regex.Escape(name)}(\{{(?<labels>[^}}]*)\}})? (?<value>\S+)");
-            if (match.Success && match.Groups["labels"].Value.Contains(label))
-                return double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-        }
-        return null;
-    }
 
     [Fact]
     public async Task Metrics_count_attempts_by_outcome_and_report_dead_letters_and_queue_depth_to_staff_only()
@@ -43,18 +29,18 @@ public sealed class MetricsEndpointTests(AppFixture fixture) : IClassFixture<App
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 return await response.Content.ReadAsStringAsync();
             },
-            text => Sample(text, "webhookhub_delivery_attempts_total", "outcome=\"failed\"") == 2
-                && Sample(text, "webhookhub_delivery_attempts_total", "outcome=\"success\"") == 2
-                && Sample(text, "webhookhub_delivery_dead_letters") == 2,
+            text => Prometheus.Sample(text, "webhookhub_delivery_attempts_total", "outcome=\"failed\"") == 2
+                && Prometheus.Sample(text, "webhookhub_delivery_attempts_total", "outcome=\"success\"") == 2
+                && Prometheus.Sample(text, "webhookhub_delivery_dead_letters") == 2,
             "/metrics showing the 4 attempts and 2 dead letters");
 
-        Assert.Equal(2, Sample(text, "webhookhub_delivery_attempt_duration_seconds_count", "outcome=\"success\""));
-        Assert.NotNull(Sample(text, "webhookhub_delivery_attempt_duration_seconds_bucket", "le=\"0.25\""));
-        Assert.NotNull(Sample(text, "webhookhub_delivery_queue_depth", "state=\"enqueued\""));
-        Assert.NotNull(Sample(text, "webhookhub_delivery_queue_depth", "state=\"scheduled\""));
-        Assert.Equal(0, Sample(text, "webhookhub_delivery_queue_depth", "state=\"fanout\""));
+        Assert.Equal(2, Prometheus.Sample(text, "webhookhub_delivery_attempt_duration_seconds_count", "outcome=\"success\""));
+        Assert.NotNull(Prometheus.Sample(text, "webhookhub_delivery_attempt_duration_seconds_bucket", "le=\"0.25\""));
+        Assert.NotNull(Prometheus.Sample(text, "webhookhub_delivery_queue_depth", "state=\"enqueued\""));
+        Assert.NotNull(Prometheus.Sample(text, "webhookhub_delivery_queue_depth", "state=\"scheduled\""));
+        Assert.Equal(0, Prometheus.Sample(text, "webhookhub_delivery_queue_depth", "state=\"fanout\""));
         // .NET's runtime meter, for watching the process's memory (the soak reads these).
-        Assert.True(Sample(text, "dotnet_process_memory_working_set_bytes") > 10_000_000, "the runtime meter is exported");
+        Assert.True(Prometheus.Sample(text, "dotnet_process_memory_working_set_bytes") > 10_000_000, "the runtime meter is exported");
 
         // Traffic and failure rates are the operators' business: anonymous gets 401, a customer 403.
         using var anonymous = App.ApiClient(apiKey: null);

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Hangfire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
@@ -27,7 +25,7 @@ public sealed class OverdueRetryTests
         var jobless = await Hub.CreateWebhookAsync(api, receiver.Url("/jobless"), "overdue");
         await Hub.PostChangeAsync(api, "overdue");
 
-        await TestWebhooks.EventuallyAsync(async () => (await Deliveries(app)).Count(d => d.Status == DeliveryStatus.Retrying && d.HangfireJobId != null) == 2,
+        await Eventually.Async(async () => (await Deliveries(app)).Count(d => d.Status == DeliveryStatus.Retrying && d.HangfireJobId != null) == 2,
             "both deliveries retrying with a scheduled job");
         // The stall: both were due two minutes ago. One job is still Scheduled (a scheduler that never
         // enqueued it); the other delivery names a job Hangfire does not have.
@@ -41,27 +39,16 @@ public sealed class OverdueRetryTests
         app.Services.GetRequiredService<IRecurringJobManager>().Trigger(FanoutDispatcher.OwedJobId);
 
         await receiver.WaitForAsync(r => r.Count(x => x.Header("X-Webhook-Attempt") == "2") == 2, TimeSpan.FromSeconds(30));
-        await TestWebhooks.EventuallyAsync(async () => (await Deliveries(app)).All(d => d.Status == DeliveryStatus.Success), "both delivered");
+        await Eventually.Async(async () => (await Deliveries(app)).All(d => d.Status == DeliveryStatus.Success), "both delivered");
         Assert.Equal(["/jobless", "/parked"], receiver.Requests.Where(r => r.Header("X-Webhook-Attempt") == "2").Select(r => r.Path).Order());
 
         // An operator sees it: two requeued, and two retries picked up more than a minute late.
         var metrics = await (await api.GetAsync("/metrics")).Content.ReadAsStringAsync();
-        Assert.Equal(2, Sample(metrics, "webhookhub_delivery_retry_overdue_requeued_total"));
-        Assert.Equal(2, Sample(metrics, "webhookhub_delivery_retry_pickup_lag_seconds_count"));
-        Assert.Equal(0, Sample(metrics, "webhookhub_delivery_retry_pickup_lag_seconds_bucket", "le=\"60\""));
+        Assert.Equal(2, Prometheus.Sample(metrics, "webhookhub_delivery_retry_overdue_requeued_total"));
+        Assert.Equal(2, Prometheus.Sample(metrics, "webhookhub_delivery_retry_pickup_lag_seconds_count"));
+        Assert.Equal(0, Prometheus.Sample(metrics, "webhookhub_delivery_retry_pickup_lag_seconds_bucket", "le=\"60\""));
     }
 
     private static Task<List<Core.Delivery.Delivery>> Deliveries(WebhookHubApp app) =>
         TestWebhooks.QueryAsync(app, db => db.Deliveries.AsNoTracking().ToListAsync());
-
-    private static double? Sample(string text, string name, string label = "")
-    {
-        foreach (var line in text.Split('\n'))
-        {
-            var match = Regex.Match(line, $@"^{Regex.Escape(name)}(\{{(?<labels>[^}}]*)\}})? (?<value>\S+)");
-            if (match.Success && match.Groups["labels"].Value.Contains(label))
-                return double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-        }
-        return null;
-    }
 }

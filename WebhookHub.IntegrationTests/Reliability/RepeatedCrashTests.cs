@@ -78,8 +78,8 @@ public sealed class RepeatedCrashTests(ITestOutputHelper output) : IAsyncLifetim
                 var restarted = Stopwatch.StartNew();
                 app = await AppProcess.StartAsync(_data, Settings);
                 var healthy = restarted.Elapsed;
-                await Hub.WaitUntilAsync(() => acknowledged.All(_delivered.ContainsKey), TimeSpan.FromSeconds(150),
-                    () => $"round {round}: {acknowledged.Count(id => !_delivered.ContainsKey(id))} of {acknowledged.Count} acknowledged changes not delivered");
+                await Eventually.True(() => acknowledged.All(_delivered.ContainsKey), $"round {round}: every acknowledged change delivered",
+                    TimeSpan.FromSeconds(150), () => $"{acknowledged.Count(id => !_delivered.ContainsKey(id))} of {acknowledged.Count} not delivered");
                 // Recovery is the app's own work once it is up: the cold start of dotnet is the machine's (3 s on a
                 // quiet one, 25 s at load 30 beside parallel builds) and is printed beside it.
                 var recovery = restarted.Elapsed - healthy;
