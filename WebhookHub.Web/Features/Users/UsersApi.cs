@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using WebhookHub.Core.Identity;
@@ -13,12 +14,29 @@ public static class UsersApi
 
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/api/users").WithTags("Users")
+        var group = app.MapGroup("/api/users").WithTags("Users")
             .RequireAuthorization(policy => policy.RequireRole(Roles.Admin))
-            .MapPost("/", CreateUser)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+        group.MapPost("/", CreateUser);
+        group.MapGet("/", ListUsers);
+        // Disabling ends the user's sign-ins, API keys, circuits and hub connections at once.
+        group.MapPost("/{id}/disable", (string id, UserAdministration admin, ClaimsPrincipal user, CancellationToken ct) =>
+            SetDisabled(id, true, admin, user, ct));
+        group.MapPost("/{id}/enable", (string id, UserAdministration admin, ClaimsPrincipal user, CancellationToken ct) =>
+            SetDisabled(id, false, admin, user, ct));
         return app;
+    }
+
+    public static async Task<Ok<List<UserSummary>>> ListUsers(UserAdministration admin, CancellationToken ct) =>
+        TypedResults.Ok(await admin.ListAsync(ct));
+
+    public static async Task<Results<NoContent, NotFound, ValidationProblem>> SetDisabled(
+        string id, bool disabled, UserAdministration admin, ClaimsPrincipal user, CancellationToken ct)
+    {
+        // An admin who disables themself has no one left to undo it.
+        if (disabled && id == user.Id()) return FieldErrors.Single("id", "You cannot disable yourself.");
+        return await admin.SetDisabledAsync(id, disabled, ct) ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
     public static async Task<Results<Created<UserResponse>, ValidationProblem>> CreateUser(
