@@ -14,7 +14,7 @@ public static class AuthSetup
     /// <summary>On the cookie of a user whose password was printed at first start: only the change-password page opens.</summary>
     public const string MustChangePasswordClaim = "must_change_password";
 
-    /// <summary>Signed in, whatever the role, even with a password to change: the change-password page.</summary>
+    /// <summary>A person signed in, even with a password still to change: the change-password page.</summary>
     public const string SignedInPolicy = "SignedIn";
 
     public const string ChangePasswordPath = "/account/change-password";
@@ -77,7 +77,7 @@ public static class AuthSetup
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(people)
             .SetFallbackPolicy(people)
-            .AddPolicy(SignedInPolicy, policy => policy.RequireAuthenticatedUser());
+            .AddPolicy(SignedInPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.People));
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingAuthStateProvider>();
         return services;

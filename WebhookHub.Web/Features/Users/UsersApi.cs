@@ -1,7 +1,5 @@
-using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
 using WebhookHub.Core.Identity;
 using WebhookHub.Web.Api;
 
@@ -39,35 +37,11 @@ public static class UsersApi
         return await admin.SetDisabledAsync(id, disabled, ct) ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
-    public static async Task<Results<Created<UserResponse>, ValidationProblem>> CreateUser(
-        CreateUserRequest request, UserManager<AppUser> users, TimeProvider time)
+    public static async Task<Results<Created<UserResponse>, ValidationProblem>> CreateUser(CreateUserRequest request, UserAdministration admin)
     {
-        var errors = new FieldErrors();
-        errors.Require("email", request.Email, 256);
-        if (!string.IsNullOrWhiteSpace(request.Email) && !new EmailAddressAttribute().IsValid(request.Email))
-            errors.Add("email", "email is not a valid address.");
-        errors.Require("password", request.Password, 256);
-        if (!Roles.All.Contains(request.Role))
-            errors.Add("role", $"role must be one of {string.Join(", ", Roles.All)}.");
-        if (errors.Any) return errors.ToProblem();
-
-        if (await users.FindByEmailAsync(request.Email!) is not null)
-            return FieldErrors.Single("email", "A user with this email already exists.");
-
-        var user = new AppUser { UserName = request.Email, Email = request.Email, EmailConfirmed = true, CreatedAt = time.GetUtcNow().UtcDateTime };
-        var created = await users.CreateAsync(user, request.Password!);
-        if (!created.Succeeded)
-        {
-            foreach (var error in created.Errors)
-                errors.Add(error.Code.StartsWith("Password", StringComparison.Ordinal) ? "password" : "email", error.Description);
-            return errors.ToProblem();
-        }
-        var role = await users.AddToRoleAsync(user, request.Role!);
-        if (!role.Succeeded)
-        {
-            await users.DeleteAsync(user); // nothing half-saved
-            return FieldErrors.Single("role", string.Join(" ", role.Errors.Select(e => e.Description)));
-        }
-        return TypedResults.Created($"/api/users/{user.Id}", new UserResponse(user.Id, user.Email!, request.Role!, user.CreatedAt));
+        var outcome = await admin.CreateAsync(request.Email, request.Password, request.Role);
+        if (outcome.User is not { } user)
+            return outcome.Errors.Aggregate(new FieldErrors(), (e, kv) => e.Add(kv.Key, kv.Value)).ToProblem();
+        return TypedResults.Created($"/api/users/{user.Id}", new UserResponse(user.Id, user.Email, user.Role, user.CreatedAt));
     }
 }
