@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
-using WebhookHub.Web.Realtime;
 
 namespace WebhookHub.Web.Security;
 
@@ -11,8 +10,8 @@ namespace WebhookHub.Web.Security;
 /// <item>a state-changing call under /api (POST, PUT, PATCH, DELETE) must carry <see cref="HeaderName"/>,
 /// which an HTML form cannot send and a cross-site script cannot send without a CORS preflight that
 /// this app never grants;</item>
-/// <item>a /hubs connection whose <c>Origin</c> is not this app's own is refused (WebSockets are not
-/// covered by CORS, so a hostile page could otherwise listen with the user's cookie).</item>
+/// <item>a connection to /hubs (or Blazor's own /_blazor) whose <c>Origin</c> is not this app's own is
+/// refused (WebSockets are not covered by CORS, so a hostile page could otherwise listen with the user's cookie).</item>
 /// </list>
 /// </summary>
 public sealed class CookieRequestGuard(RequestDelegate next)
@@ -29,7 +28,8 @@ public sealed class CookieRequestGuard(RequestDelegate next)
                 await RefuseAsync(context, $"Cookie-authenticated API calls that change state need the {HeaderName} header (any value); API keys do not.");
                 return;
             }
-            if (request.Path.StartsWithSegments(DeliveriesHub.Path) && request.Headers.Origin.ToString() is { Length: > 0 } origin
+            if ((request.Path.StartsWithSegments("/hubs") || request.Path.StartsWithSegments("/_blazor"))
+                && request.Headers.Origin.ToString() is { Length: > 0 } origin
                 && !string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase))
             {
                 await RefuseAsync(context, "This hub accepts cookie-authenticated connections from this app's own pages only.");
