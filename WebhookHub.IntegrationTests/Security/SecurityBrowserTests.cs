@@ -118,6 +118,7 @@ public sealed class SecurityBrowserTests(BrowserFixture fixture) : IClassFixture
         await page.GotoAsync("/webhooks");
         await page.WaitForURLAsync("**/account/change-password");
         Assert.Equal(403, (await page.Context.APIRequest.GetAsync("/api/webhooks")).Status);
+        Assert.Equal(403, (await page.Context.APIRequest.GetAsync("/metrics")).Status);
 
         await page.FillAsync("#current", "Customer-pass-1");
         await page.FillAsync("#new", "A-new-password-2");

@@ -25,14 +25,21 @@ public sealed class AppSignInManager(
         user is { DisabledAt: null } && await base.ValidateSecurityStampAsync(user, securityStamp);
 }
 
-/// <summary>Adds <see cref="AuthSetup.MustChangePasswordClaim"/> to the cookie of a user who must choose a new password.</summary>
+/// <summary>
+/// The cookie of a user who must choose a new password carries <see cref="AuthSetup.MustChangePasswordClaim"/>
+/// and no role: every role-based policy (the default one, /hangfire, /metrics, the admin API) fails until the
+/// password is changed, and only the change-password page (<see cref="AuthSetup.SignedInPolicy"/>) opens.
+/// </summary>
 public sealed class AppClaimsPrincipalFactory(UserManager<AppUser> users, RoleManager<IdentityRole> roles, IOptions<IdentityOptions> options)
     : UserClaimsPrincipalFactory<AppUser, IdentityRole>(users, roles, options)
 {
     protected override async Task<ClaimsIdentity> GenerateClaimsAsync(AppUser user)
     {
         var identity = await base.GenerateClaimsAsync(user);
-        if (user.MustChangePassword) identity.AddClaim(new Claim(AuthSetup.MustChangePasswordClaim, "true"));
+        if (!user.MustChangePassword) return identity;
+        foreach (var role in identity.FindAll(Options.ClaimsIdentity.RoleClaimType).ToList())
+            identity.RemoveClaim(role);
+        identity.AddClaim(new Claim(AuthSetup.MustChangePasswordClaim, "true"));
         return identity;
     }
 }

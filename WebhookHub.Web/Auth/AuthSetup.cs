@@ -68,7 +68,8 @@ public static class AuthSetup
         services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.Zero);
 
         // Everything needs a person's role (a Reporter key opens only the policy-change endpoints, which say
-        // so) and a chosen password; what needs less says so (AllowAnonymous, SignedInPolicy).
+        // so) and a chosen password (a cookie with a password to change has no roles at all, see
+        // AppClaimsPrincipalFactory); what needs less says so (AllowAnonymous, SignedInPolicy).
         var people = new AuthorizationPolicyBuilder()
             .RequireAuthenticatedUser()
             .RequireRole(Roles.People)
@@ -77,7 +78,8 @@ public static class AuthSetup
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(people)
             .SetFallbackPolicy(people)
-            .AddPolicy(SignedInPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.People));
+            .AddPolicy(SignedInPolicy, policy => policy.RequireAuthenticatedUser().RequireAssertion(context =>
+                context.User.HasClaim(c => c.Type == MustChangePasswordClaim) || Roles.People.Any(context.User.IsInRole)));
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingAuthStateProvider>();
         return services;
@@ -85,16 +87,13 @@ public static class AuthSetup
 
     private static Task RedirectOrStatus(RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> context, int status)
     {
-        if (status == StatusCodes.Status403Forbidden && context.HttpContext.User.HasClaim(c => c.Type == MustChangePasswordClaim)
-            && !context.Request.Path.StartsWithSegments("/api"))
-        {
-            context.Response.Redirect(ChangePasswordPath);
-            return Task.CompletedTask;
-        }
         var path = context.Request.Path;
         var isPage = !path.StartsWithSegments("/api") && !path.StartsWithSegments("/hubs") && !path.StartsWithSegments("/metrics")
             && !(status == StatusCodes.Status403Forbidden && path.StartsWithSegments("/hangfire"));
-        if (isPage)
+        var mustChangePassword = context.HttpContext.User.HasClaim(c => c.Type == MustChangePasswordClaim);
+        if (isPage && status == StatusCodes.Status403Forbidden && mustChangePassword)
+            context.Response.Redirect(ChangePasswordPath);
+        else if (isPage)
             context.Response.Redirect(context.RedirectUri);
         else
             context.Response.StatusCode = status;
