@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
@@ -25,9 +28,17 @@ public static class ServiceCollectionExtensions
             .UseSqlite($"Data Source={Path.Combine(dataDirectory, "app.db")};Default Timeout=30")
             .AddInterceptors(new SqlitePragmas()));
 
-        services.AddDataProtection()
+        var dataProtection = services.AddDataProtection()
             .SetApplicationName("WebhookHub")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+        // Without a certificate the key files are plain XML: whoever reads the data directory (a backup, a
+        // copied volume) can decrypt every webhook secret. With one, the key ring is encrypted to it.
+        var certificate = options.DataProtection;
+        if (!string.IsNullOrEmpty(certificate.CertificatePath))
+            dataProtection.ProtectKeysWithCertificate(
+                X509CertificateLoader.LoadPkcs12FromFile(certificate.CertificatePath, certificate.CertificatePassword));
+        else if (!string.IsNullOrEmpty(certificate.CertificateThumbprint))
+            dataProtection.ProtectKeysWithCertificate(certificate.CertificateThumbprint);
 
         services.AddSingleton<WebhookSecretProtector>();
         services.AddSingleton<WebhookUrlValidator>();
@@ -36,6 +47,8 @@ public static class ServiceCollectionExtensions
         services.AddScoped<Events.PolicyChangeService>();
         services.AddScoped<ApiKeyService>();
         services.AddScoped<AdminBootstrapper>();
+        services.AddScoped<UserAdministration>();
+        services.AddSingleton<AccessNotifier>();
 
         services.AddHttpClient(WebhookSender.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => WebhookSender.CreateHandler(options.Delivery))
@@ -69,5 +82,12 @@ public static class ServiceCollectionExtensions
         await db.Database.MigrateAsync(ct);
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
         await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
+
+        var options = scope.ServiceProvider.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
+        if (!options.DataProtection.IsConfigured)
+            scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("WebhookHub.Security").LogWarning(
+                "Data Protection keys in {KeyDirectory} are stored unencrypted: anyone who can read that folder can decrypt " +
+                "webhook secrets. Set WebhookHub:DataProtection:CertificatePath (and CertificatePassword) or CertificateThumbprint in production.",
+                Path.Combine(options.FullDataDirectory, "keys"));
     }
 }

@@ -14,6 +14,8 @@ public sealed class WebhookHubOptions
 
     public RetentionOptions Retention { get; set; } = new();
 
+    public DataProtectionSettings DataProtection { get; set; } = new();
+
     /// <summary>
     /// The address receivers use to reach this app (e.g. <c>https://hub.example.com</c>); makes a cut
     /// diff's <c>diffUrl</c> absolute. Background jobs have no request to learn it from.
@@ -31,8 +33,11 @@ public sealed class DeliveryOptions
     /// <summary>Lets webhook URLs use plain http; for local testing only.</summary>
     public bool AllowHttp { get; set; }
 
-    /// <summary>Lets webhook URLs reach loopback and private networks; for local testing only.</summary>
+    /// <summary>Lets webhook URLs reach loopback and private networks, on any port; for local testing only.</summary>
     public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>Ports a webhook URL may use besides 443 and 80 (e.g. 8443).</summary>
+    public int[] AdditionalPorts { get; set; } = [];
 
     public static readonly int[] DefaultRetryDelaysSeconds = [1, 2, 4, 8, 16];
 
@@ -104,4 +109,21 @@ public sealed class BootstrapOptions
     public string? AdminEmail { get; set; }
     public string? AdminPassword { get; set; }
     public string? AdminApiKey { get; set; }
+}
+
+/// <summary>
+/// <c>WebhookHub:DataProtection</c>: the certificate that encrypts the Data Protection key ring at rest
+/// (the keys that encrypt webhook secrets). Without one the key files are plain XML under keys/.
+/// </summary>
+public sealed class DataProtectionSettings
+{
+    /// <summary>A PKCS#12 (.pfx) file with the private key.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Instead of a file: a certificate in the current user's or machine's store.</summary>
+    public string? CertificateThumbprint { get; set; }
+
+    public bool IsConfigured => !string.IsNullOrEmpty(CertificatePath) || !string.IsNullOrEmpty(CertificateThumbprint);
 }

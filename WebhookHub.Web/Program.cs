@@ -16,6 +16,7 @@ using WebhookHub.Web.Features.Users;
 using WebhookHub.Web.Features.Webhooks;
 using WebhookHub.Web.Hosting;
 using WebhookHub.Web.Realtime;
+using WebhookHub.Web.Security;
 
 // Microsoft.Data.Sqlite does its I/O synchronously on the calling (pool) thread; with few cores the
 // pool grows too slowly for that and requests queue. Measured in WebhookHub.Bench: steady p50 2.1 s → 0.6 s.
@@ -34,7 +35,8 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddWebhookHubCore(builder.Configuration);
 builder.Services.AddHangfireSetup(builder.Configuration);
-builder.Services.AddAuthSetup();
+builder.Services.AddAuthSetup(builder.Environment);
+builder.Services.AddSecuritySetup(builder.Configuration);
 builder.Services.AddHealthSetup();
 builder.Services.AddRealtimeSetup();
 builder.Services.AddMetricsSetup();
@@ -50,9 +52,11 @@ var app = builder.Build();
 await app.Services.InitializeWebhookHubAsync();
 await app.Services.PrepareBackgroundWorkAsync();
 
+app.UseSecuritySetup();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
+app.UseMiddleware<CookieRequestGuard>();
 app.UseAuthorization();
 app.UseRateLimiter();
 app.UseAntiforgery();

@@ -47,6 +47,10 @@ public sealed partial class RetentionJob(
                 .OrderBy(e => e.CreatedAt).Select(e => e.Id).Take(batch),
             ids => writes.RunAsync(() => db.Events.Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct), ct), ct);
 
+        // Idempotency keys are only honoured for 24 h; older ones are dead weight.
+        var keysBefore = time.GetUtcNow().UtcDateTime - Events.IdempotencyKey.Lifetime;
+        await writes.RunAsync(() => db.IdempotencyKeys.Where(k => k.CreatedAt < keysBefore).ExecuteDeleteAsync(ct), ct);
+
         var result = new RetentionResult(attempts, deliveries, events);
         LogPurged(retention.Days, cutoff, result.Attempts, result.Deliveries, result.Events);
         return result;

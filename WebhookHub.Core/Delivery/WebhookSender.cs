@@ -140,8 +140,8 @@ public sealed class WebhookSender(IHttpClientFactory clients, RetryPolicy retryP
         var allowed = allowPrivate ? addresses : addresses.Where(a => !AddressPolicy.IsRefused(a)).ToArray();
         if (allowed.Length == 0)
         {
-            var kind = addresses.Length > 0 ? AddressPolicy.RefusalKind(addresses[0]) : "no";
-            throw new RefusedAddressException($"Refused to connect to {host}: it resolves to {kind} address.");
+            // The customer reads this in the history: say no more than the URL check says when saving.
+            throw new RefusedAddressException($"Refused to connect to {host}: it does not resolve to a public internet address.");
         }
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try

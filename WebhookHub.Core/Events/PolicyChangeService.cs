@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Persistence;
@@ -23,7 +25,13 @@ public abstract record PolicyChangeOutcome
 
     /// <param name="Errors">Field name (as in the JSON body) → what is wrong with it.</param>
     public sealed record Invalid(IReadOnlyDictionary<string, string> Errors) : PolicyChangeOutcome;
+
+    /// <summary>The idempotency key was used in the last 24 h with another body; nothing was stored.</summary>
+    public sealed record KeyReused : PolicyChangeOutcome;
 }
+
+/// <summary>A caller's <c>Idempotency-Key</c>: its user id scopes the key.</summary>
+public sealed record IdempotencyClaim(string UserId, string Key);
 
 /// <summary>
 /// Policy changes in and out: the API and the page's "trigger a change" form both report through
@@ -42,17 +50,28 @@ public sealed class PolicyChangeService(WebhookHubDbContext db, SqliteWriteGate 
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
         Require(errors, "route", input.Route, MaxRouteLength);
         Require(errors, "source", input.Source, MaxSourceLength);
+        // The source is rendered as a link: a javascript: or data: URL would run in an admin's session.
+        if (!errors.ContainsKey("source")
+            && !(Uri.TryCreate(input.Source!.Trim(), UriKind.Absolute, out var source)
+                 && (source.Scheme == Uri.UriSchemeHttps || source.Scheme == Uri.UriSchemeHttp)))
+            errors["source"] = "source must be an absolute http or https URL.";
         Require(errors, "diff", input.Diff, MaxDiffChars);
         if (input.Summary is { Length: > MaxSummaryChars }) errors["summary"] = $"summary must be at most {MaxSummaryChars} characters.";
         if (input.DetectedAt?.ToUniversalTime() > now.AddMinutes(5)) errors["detectedAt"] = "detectedAt must not be in the future.";
         return errors;
     }
 
-    public async Task<PolicyChangeOutcome> CreateAsync(PolicyChangeInput input, CancellationToken ct)
+    /// <param name="idempotency">When given, a repeat within 24 h answers with the first change (same body) or
+    /// <see cref="PolicyChangeOutcome.KeyReused"/> (another body), and never stores a second change.</param>
+    public async Task<PolicyChangeOutcome> CreateAsync(PolicyChangeInput input, CancellationToken ct, IdempotencyClaim? idempotency = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var errors = Validate(input, now);
         if (errors.Count > 0) return new PolicyChangeOutcome.Invalid(errors);
+
+        var requestHash = idempotency is null ? null : Fingerprint(input);
+        if (idempotency is not null && await EarlierAnswerAsync(idempotency, requestHash!, now, ct) is { } earlier)
+            return earlier;
 
         var change = new PolicyChange
         {
@@ -60,13 +79,48 @@ public sealed class PolicyChangeService(WebhookHubDbContext db, SqliteWriteGate 
             Summary = input.Summary, DetectedAt = input.DetectedAt?.ToUniversalTime() ?? now, CreatedAt = now,
         };
         db.PolicyChanges.Add(change);
-        // One small row, urgent on the write gate: it waits only for the write in progress, not behind the
-        // queue of fan-out batches, so a report is answered at once even mid fan-out.
-        await writes.SaveChangesAsync(db, ct, urgent: true);
+        if (idempotency is not null)
+            db.IdempotencyKeys.Add(new IdempotencyKey
+            {
+                UserId = idempotency.UserId, Key = idempotency.Key, RequestHash = requestHash!, PolicyChangeId = change.Id, CreatedAt = now,
+            });
+        try
+        {
+            // One small row, urgent on the write gate: it waits only for the write in progress, not behind the
+            // queue of fan-out batches, so a report is answered at once even mid fan-out.
+            await writes.SaveChangesAsync(db, ct, urgent: true);
+        }
+        catch (DbUpdateException) when (idempotency is not null)
+        {
+            // A concurrent request with the same key saved first (the key is the primary key, so the change
+            // and the key went in together or not at all): answer as its repeat.
+            db.ChangeTracker.Clear();
+            return await EarlierAnswerAsync(idempotency, requestHash!, now, ct) ?? throw new InvalidOperationException(
+                "The idempotency key could not be saved, and no earlier request holds it.");
+        }
         // Stored first: if the process dies before the fan-out, FannedOutAt stays null and the owed-job sweep finds it.
         dispatcher.Dispatch(change.Id);
         return new PolicyChangeOutcome.Accepted(change);
     }
+
+    /// <summary>The answer a request with this key already got, or null when the key is new (or older than 24 h, then forgotten).</summary>
+    private async Task<PolicyChangeOutcome?> EarlierAnswerAsync(IdempotencyClaim claim, string requestHash, DateTime now, CancellationToken ct)
+    {
+        var earlier = await db.IdempotencyKeys.FirstOrDefaultAsync(k => k.UserId == claim.UserId && k.Key == claim.Key, ct);
+        if (earlier is null) return null;
+        if (earlier.CreatedAt <= now - IdempotencyKey.Lifetime)
+        {
+            db.IdempotencyKeys.Remove(earlier); // saved with the new change
+            return null;
+        }
+        if (earlier.RequestHash != requestHash) return new PolicyChangeOutcome.KeyReused();
+        var change = await db.PolicyChanges.AsNoTracking().FirstOrDefaultAsync(p => p.Id == earlier.PolicyChangeId, ct);
+        return change is null ? new PolicyChangeOutcome.KeyReused() : new PolicyChangeOutcome.Accepted(change);
+    }
+
+    /// <summary>The request's fields as sent (JSON of the input), hashed: the same body gives the same hash.</summary>
+    private static string Fingerprint(PolicyChangeInput input) =>
+        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(input)));
 
     private static void Require(Dictionary<string, string> errors, string field, string? value, int maxLength)
     {

@@ -6,7 +6,7 @@ using WebhookHub.Core.Persistence;
 namespace WebhookHub.Core.Identity;
 
 /// <summary>Issues API keys (shown once) and finds the user behind a presented key by its SHA-256 hash.</summary>
-public sealed class ApiKeyService(WebhookHubDbContext db, TimeProvider time)
+public sealed class ApiKeyService(WebhookHubDbContext db, AccessNotifier access, TimeProvider time)
 {
     private const string KeyPrefix = "whk_";
 
@@ -34,10 +34,11 @@ public sealed class ApiKeyService(WebhookHubDbContext db, TimeProvider time)
         return key;
     }
 
+    /// <summary>Whether a key with this value was ever stored, revoked or not: a revoked value must never come back.</summary>
     public Task<bool> ExistsAsync(string secret, CancellationToken ct = default)
     {
         var hash = Hash(secret);
-        return db.ApiKeys.AnyAsync(k => k.KeyHash == hash && k.RevokedAt == null, ct);
+        return db.ApiKeys.AnyAsync(k => k.KeyHash == hash, ct);
     }
 
     /// <summary>The active key with this value, with its user; records when it was last used (at most once a minute).</summary>
@@ -57,15 +58,20 @@ public sealed class ApiKeyService(WebhookHubDbContext db, TimeProvider time)
         return key;
     }
 
-    public Task<List<ApiKey>> ListAsync(string userId, CancellationToken ct = default) =>
-        db.ApiKeys.Where(k => k.UserId == userId).OrderByDescending(k => k.CreatedAt).ToListAsync(ct);
+    /// <param name="userId">Whose keys; null for everyone's (admins), with their users.</param>
+    public Task<List<ApiKey>> ListAsync(string? userId, CancellationToken ct = default) =>
+        db.ApiKeys.Include(k => k.User).Where(k => userId == null || k.UserId == userId)
+            .OrderByDescending(k => k.CreatedAt).ToListAsync(ct);
 
-    public async Task<bool> RevokeAsync(string userId, Guid id, CancellationToken ct = default)
+    /// <param name="ownerId">The caller's own id, or null when an admin revokes anyone's key.</param>
+    /// <remarks>Open hub connections made with the key are closed at once (see <see cref="AccessNotifier"/>).</remarks>
+    public async Task<bool> RevokeAsync(string? ownerId, Guid id, CancellationToken ct = default)
     {
-        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id && k.UserId == userId, ct);
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id && (ownerId == null || k.UserId == ownerId), ct);
         if (key is null) return false;
         key.RevokedAt ??= time.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
+        access.OnApiKeyRevoked(key.Id);
         return true;
     }
 

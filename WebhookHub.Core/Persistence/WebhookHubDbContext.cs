@@ -17,6 +17,7 @@ public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> op
     public DbSet<Delivery.Delivery> Deliveries => Set<Delivery.Delivery>();
     public DbSet<DeliveryAttempt> Attempts => Set<DeliveryAttempt>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -24,6 +24,8 @@ public static class AddressPolicy
         (IPAddress.Parse("198.18.0.0"), 15, "a benchmarking"),
         (IPAddress.Parse("198.51.100.0"), 24, "a documentation"),
         (IPAddress.Parse("203.0.113.0"), 24, "a documentation"),
+        // Azure's platform endpoint (wire server): DHCP, DNS and the VM agent's channel to the host.
+        (IPAddress.Parse("168.63.129.16"), 32, "a cloud metadata"),
         (IPAddress.Parse("224.0.0.0"), 4, "a multicast"),
         (IPAddress.Parse("240.0.0.0"), 4, "a reserved"),
     ];
@@ -32,7 +34,14 @@ public static class AddressPolicy
     [
         (IPAddress.Parse("::"), 128, "an unspecified"),
         (IPAddress.Parse("::1"), 128, "a loopback"),
+        // IPv4-compatible (deprecated) addresses embed any IPv4 address, 127.0.0.1 and 10/8 included.
+        (IPAddress.Parse("::"), 96, "an IPv4-compatible"),
+        // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d reaches a.b.c.d through a translator.
+        (IPAddress.Parse("::ffff:0:0:0"), 96, "an IPv4-translated"),
         (IPAddress.Parse("64:ff9b::"), 96, "a NAT64"),
+        (IPAddress.Parse("64:ff9b:1::"), 48, "a local-use NAT64"),
+        // 6to4 relays carry the embedded IPv4 address (which may be private) across.
+        (IPAddress.Parse("2002::"), 16, "a 6to4"),
         (IPAddress.Parse("100::"), 64, "a discard"),
         (IPAddress.Parse("2001:db8::"), 32, "a documentation"),
         (IPAddress.Parse("fc00::"), 7, "a private (unique local)"),

@@ -13,13 +13,18 @@ public readonly record struct UrlVerdict(string? Error)
 
 /// <summary>
 /// The one place the webhook URL rules live (DESIGN.md §5), used by the API and the UI: absolute,
-/// https (unless <c>AllowHttp</c>), no credentials, a host that resolves, and no refused address
-/// (unless <c>AllowPrivateNetworks</c>). The delivery pipeline checks addresses again at connect time,
-/// because what a name resolves to today says nothing about tomorrow.
+/// https (unless <c>AllowHttp</c>), no credentials, a host that resolves, no refused address and only
+/// ports 443, 80 and <c>AdditionalPorts</c> (unless <c>AllowPrivateNetworks</c>). The delivery pipeline
+/// checks addresses again at connect time, because what a name resolves to today says nothing about tomorrow.
+/// A refusal never says what a name resolved to, nor whether it resolved at all: the sentence would map
+/// internal DNS for whoever can save a webhook. The port rule keeps delivery errors from being a port scanner.
 /// </summary>
 public sealed class WebhookUrlValidator(IOptions<WebhookHubOptions> options)
 {
     public const int MaxLength = 2048;
+
+    /// <summary>The one answer for a host that does not resolve or resolves to an address we never reach.</summary>
+    public const string UnreachableHost = "URL host must resolve to public internet addresses only";
 
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
@@ -40,11 +45,15 @@ public sealed class WebhookUrlValidator(IOptions<WebhookHubOptions> options)
             return new(delivery.AllowHttp ? "URL must use https or http" : "URL must use https");
         if (!string.IsNullOrEmpty(uri.UserInfo)) return new("URL must not contain credentials");
         if (string.IsNullOrEmpty(uri.Host)) return new("URL must name a host");
+        if (!delivery.AllowPrivateNetworks && uri.Port is not (443 or 80) && !delivery.AdditionalPorts.Contains(uri.Port))
+            return new(delivery.AdditionalPorts.Length == 0
+                ? "URL port must be 443 or 80"
+                : $"URL port must be 443, 80 or one of {string.Join(", ", delivery.AdditionalPorts)}");
 
         // Uri has already turned decimal, octal and hex IPv4 spellings into dotted form, so a literal
         // cannot sneak past as a "name".
         if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var literal))
-            return delivery.AllowPrivateNetworks ? UrlVerdict.Valid : Check(literal, "points to");
+            return delivery.AllowPrivateNetworks || !AddressPolicy.IsRefused(literal) ? UrlVerdict.Valid : new(UnreachableHost);
 
         IPAddress[] addresses;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -55,28 +64,17 @@ public sealed class WebhookUrlValidator(IOptions<WebhookHubOptions> options)
         }
         catch (SocketException)
         {
-            return new("URL host does not resolve");
+            return new(UnreachableHost);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return new("URL host did not resolve in time");
         }
-        if (addresses.Length == 0) return new("URL host does not resolve");
+        if (addresses.Length == 0) return new(UnreachableHost);
         if (delivery.AllowPrivateNetworks) return UrlVerdict.Valid;
 
         // Every address counts: a name with one public and one private address would let the
         // connection pick the private one.
-        foreach (var address in addresses)
-            if (Check(address, "resolves to") is { IsValid: false } refused)
-                return refused;
-        return UrlVerdict.Valid;
-    }
-
-    private static UrlVerdict Check(IPAddress address, string verb)
-    {
-        var shown = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-        return AddressPolicy.RefusalKind(address) is { } kind
-            ? new($"URL {verb} {kind} address {shown}")
-            : UrlVerdict.Valid;
+        return addresses.Any(AddressPolicy.IsRefused) ? new(UnreachableHost) : UrlVerdict.Valid;
     }
 }

@@ -198,7 +198,9 @@ public sealed class EndpointBadInputTests(BadInputTests.AppFixture fixture) : IC
         var created = await api.PostAsJsonAsync("/api/webhooks", new { name = hostile, url = "http://127.0.0.1:9/hostile", routes = new[] { hostile } });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        var change = await api.PostAsJsonAsync("/api/policy-changes", new { route = hostile, source = hostile, diff = hostile, summary = hostile });
+        // The source must be an http(s) URL (it is rendered as a link), so the hostile text rides in its query.
+        var change = await api.PostAsJsonAsync("/api/policy-changes",
+            new { route = hostile, source = "https://example.gov/?q=" + Uri.EscapeDataString(hostile), diff = hostile, summary = hostile });
         Assert.Equal(HttpStatusCode.Accepted, change.StatusCode);
         var changeId = (await change.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 

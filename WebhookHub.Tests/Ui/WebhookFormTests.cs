@@ -58,7 +58,7 @@ public sealed class WebhookFormTests : BunitContext, IAsyncLifetime
     [InlineData("example.com/hook", "URL must be an absolute URL such as https://example.com/webhooks")]
     [InlineData("http://93.184.216.34/hook", "URL must use https")]
     [InlineData("https://user:pw@93.184.216.34/hook", "URL must not contain credentials")]
-    [InlineData("https://127.0.0.1/hook", "URL points to a loopback address 127.0.0.1")]
+    [InlineData("https://127.0.0.1/hook", WebhookUrlValidator.UnreachableHost)]
     public void Url_shows_the_core_validators_message_as_the_user_types(string url, string message)
     {
         var form = Type(RenderForm(), "webhook-url", url);

@@ -31,6 +31,9 @@ public sealed class ApiKeyAuthenticationHandler(
         var key = await apiKeys.FindActiveAsync(presented, Context.RequestAborted);
         if (key?.User is null)
             return AuthenticateResult.Fail("Unknown or revoked API key.");
+        // A disabled user's keys stop with the user; enabling the user again brings them back.
+        if (key.User.DisabledAt is not null)
+            return AuthenticateResult.Fail("The key's user is disabled.");
 
         var claims = new List<Claim>
         {

@@ -10,7 +10,7 @@ namespace WebhookHub.Web.Realtime;
 /// which events reach a connection is decided by the group it joins here, once, from its roles.
 /// </summary>
 [Authorize]
-public sealed class DeliveriesHub : Hub
+public sealed class DeliveriesHub(HubConnections connections) : Hub
 {
     public const string Path = "/hubs/deliveries";
     public const string AttemptRecordedMethod = "attemptRecorded";
@@ -27,6 +27,13 @@ public sealed class DeliveriesHub : Hub
     {
         var user = Context.User ?? throw new HubException("Not signed in.");
         await Groups.AddToGroupAsync(Context.ConnectionId, user.SeesEverything() ? StaffGroup : OwnerGroup(user.Id()));
+        connections.Add(Context, user);
         await base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        connections.Remove(Context.ConnectionId);
+        return base.OnDisconnectedAsync(exception);
     }
 }

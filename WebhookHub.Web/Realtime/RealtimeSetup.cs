@@ -16,6 +16,7 @@ public static class RealtimeSetup
         services.AddSignalR().AddJsonProtocol(json =>
             json.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         services.AddHostedService<DeliveryHubRelay>();
+        services.AddSingleton<HubConnections>();
         return services;
     }
 

@@ -27,3 +27,17 @@ internal sealed class WebhookEventConfiguration : IEntityTypeConfiguration<Webho
         entity.ToSnakeCaseTable("webhook_events");
     }
 }
+
+internal sealed class IdempotencyKeyConfiguration : IEntityTypeConfiguration<IdempotencyKey>
+{
+    public void Configure(EntityTypeBuilder<IdempotencyKey> entity)
+    {
+        // The key is the primary key: of two concurrent requests with one key, the database lets one insert.
+        entity.HasKey(k => new { k.UserId, k.Key });
+        entity.Property(k => k.UserId).HasMaxLength(450);
+        entity.Property(k => k.Key).HasMaxLength(IdempotencyKey.MaxKeyLength);
+        entity.Property(k => k.RequestHash).HasMaxLength(64);
+        entity.HasIndex(k => k.CreatedAt);
+        entity.ToSnakeCaseTable("idempotency_keys");
+    }
+}

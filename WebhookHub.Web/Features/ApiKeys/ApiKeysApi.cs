@@ -11,7 +11,7 @@ public static class ApiKeysApi
     public sealed record CreateApiKeyRequest(string? Name, string? UserId);
     /// <summary>The only response that carries the key itself.</summary>
     public sealed record CreatedApiKey(Guid Id, string Name, string Key, string UserId, DateTime CreatedAt);
-    public sealed record ApiKeySummary(Guid Id, string Name, string Prefix, DateTime CreatedAt, DateTime? LastUsedAt, DateTime? RevokedAt);
+    public sealed record ApiKeySummary(Guid Id, string Name, string Prefix, string UserId, DateTime CreatedAt, DateTime? LastUsedAt, DateTime? RevokedAt);
 
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
     {
@@ -43,10 +43,15 @@ public static class ApiKeysApi
         return TypedResults.Created($"/api/api-keys/{key.Id}", new CreatedApiKey(key.Id, key.Name, secret, key.UserId, key.CreatedAt));
     }
 
-    public static async Task<Ok<List<ApiKeySummary>>> ListApiKeys(ClaimsPrincipal user, ApiKeyService apiKeys) =>
-        TypedResults.Ok((await apiKeys.ListAsync(user.Id()))
-            .Select(k => new ApiKeySummary(k.Id, k.Name, k.Prefix, k.CreatedAt, k.LastUsedAt, k.RevokedAt)).ToList());
+    /// <param name="userId">Admins only: another user's keys.</param>
+    public static async Task<Results<Ok<List<ApiKeySummary>>, ForbidHttpResult>> ListApiKeys(ClaimsPrincipal user, ApiKeyService apiKeys, string? userId = null)
+    {
+        if (userId is not null && userId != user.Id() && !user.IsAdmin()) return TypedResults.Forbid();
+        return TypedResults.Ok((await apiKeys.ListAsync(userId ?? user.Id()))
+            .Select(k => new ApiKeySummary(k.Id, k.Name, k.Prefix, k.UserId, k.CreatedAt, k.LastUsedAt, k.RevokedAt)).ToList());
+    }
 
+    /// <summary>Your own key; admins revoke anyone's. Hub connections opened with the key are closed at once.</summary>
     public static async Task<Results<NoContent, NotFound>> RevokeApiKey(Guid id, ClaimsPrincipal user, ApiKeyService apiKeys) =>
-        await apiKeys.RevokeAsync(user.Id(), id) ? TypedResults.NoContent() : TypedResults.NotFound();
+        await apiKeys.RevokeAsync(user.IsAdmin() ? null : user.Id(), id) ? TypedResults.NoContent() : TypedResults.NotFound();
 }

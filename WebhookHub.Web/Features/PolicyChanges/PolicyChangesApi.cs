@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
@@ -21,27 +23,42 @@ public static class PolicyChangesApi
 
     public static IEndpointRouteBuilder MapPolicyChangesApi(this IEndpointRouteBuilder app)
     {
+        // The only endpoints a Reporter (a change-detection pipeline's key) may call.
         var group = app.MapGroup("/api/policy-changes").WithTags("Policy changes")
             .ProducesProblem(StatusCodes.Status401Unauthorized);
-        // Reporting a change is for admins (by hand) and the automation that holds an admin key.
-        group.MapPost("/", CreatePolicyChange).RequireAuthorization(p => p.RequireRole(Roles.Admin))
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+        // Reporting a change is for admins (by hand) and reporters; it does not need an admin key.
+        group.MapPost("/", CreatePolicyChange).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Reporter))
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         // Every signed-in user may read a change: customers follow diffUrl from their deliveries.
-        group.MapGet("/{id:guid}", GetPolicyChange);
-        group.MapGet("/", ListPolicyChanges);
+        var read = group.MapGroup("").RequireAuthorization(p => p.RequireRole(Roles.All));
+        read.MapGet("/{id:guid}", GetPolicyChange);
+        read.MapGet("/", ListPolicyChanges);
         return app;
     }
 
-    /// <summary>Stores the change and hands it to the in-process fan-out: the caller never waits for a webhook.</summary>
-    public static async Task<Results<Accepted<Accepted>, ValidationProblem>> CreatePolicyChange(
-        CreatePolicyChangeRequest request, PolicyChangeService changes, CancellationToken ct) =>
-        await changes.CreateAsync(new PolicyChangeInput(request.Route, request.Source, request.Diff, request.Summary, request.DetectedAt), ct) switch
+    /// <summary>
+    /// Stores the change and hands it to the in-process fan-out: the caller never waits for a webhook.
+    /// With an <c>Idempotency-Key</c> header, a producer that retries after a timeout gets the first answer
+    /// (same id) for 24 h instead of a second change; the same key with another body is a 409.
+    /// </summary>
+    public static async Task<Results<Accepted<Accepted>, ValidationProblem, ProblemHttpResult>> CreatePolicyChange(
+        CreatePolicyChangeRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        ClaimsPrincipal user, PolicyChangeService changes, CancellationToken ct)
+    {
+        if (idempotencyKey is not null && (idempotencyKey.Trim().Length == 0 || idempotencyKey.Length > IdempotencyKey.MaxKeyLength))
+            return FieldErrors.Single("Idempotency-Key", $"Idempotency-Key must be 1 to {IdempotencyKey.MaxKeyLength} characters.");
+        var claim = idempotencyKey is null ? null : new IdempotencyClaim(user.Id(), idempotencyKey);
+        return await changes.CreateAsync(new PolicyChangeInput(request.Route, request.Source, request.Diff, request.Summary, request.DetectedAt), ct, claim) switch
         {
             PolicyChangeOutcome.Accepted accepted =>
                 TypedResults.Accepted($"/api/policy-changes/{accepted.Change.Id}", new Accepted(accepted.Change.Id)),
             PolicyChangeOutcome.Invalid invalid => invalid.Errors.Aggregate(new FieldErrors(), (e, kv) => e.Add(kv.Key, kv.Value)).ToProblem(),
+            PolicyChangeOutcome.KeyReused => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key reused",
+                detail: "This Idempotency-Key was used in the last 24 hours with a different body; send a new key for a new change."),
             var other => throw new InvalidOperationException($"Unexpected outcome {other.GetType().Name}."),
         };
+    }
 
     public static async Task<Results<Ok<PolicyChangeResponse>, NotFound>> GetPolicyChange(Guid id, WebhookHubDbContext db, CancellationToken ct)
     {
