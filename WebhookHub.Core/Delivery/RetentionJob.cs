@@ -7,10 +7,11 @@ using WebhookHub.Core.Persistence;
 namespace WebhookHub.Core.Delivery;
 
 /// <summary>How many rows one purge removed, per table.</summary>
-public sealed record RetentionResult(int Attempts, int Deliveries, int Events);
+public sealed record RetentionResult(int Attempts, int Deliveries, int Events, int Rollups = 0);
 
 /// <summary>
-/// The recurring purge of delivery history older than <see cref="RetentionOptions.Days"/>: attempt rows,
+/// The recurring purge of minute rollups older than <see cref="RetentionOptions.RollupDays"/>, and of delivery
+/// history older than <see cref="RetentionOptions.Days"/>: attempt rows,
 /// finished deliveries, then events no delivery points at any more. Policy changes stay (a receiver's
 /// <c>diffUrl</c> points at them). SQLite has one writer, so each batch is its own short transaction,
 /// queued at the pipeline's write gate like any other write: a delivery waiting to record its attempt
@@ -27,7 +28,8 @@ public sealed partial class RetentionJob(
     public async Task<RetentionResult> PurgeAsync(CancellationToken ct)
     {
         var retention = options.Value.Retention;
-        if (retention.Days <= 0) return new RetentionResult(0, 0, 0);
+        var rollups = await PurgeRollupsAsync(retention.RollupDays, ct);
+        if (retention.Days <= 0) return new RetentionResult(0, 0, 0, rollups);
         var cutoff = time.GetUtcNow().UtcDateTime.AddDays(-retention.Days);
         var batch = Math.Max(1, retention.BatchSize);
 
@@ -47,9 +49,27 @@ public sealed partial class RetentionJob(
                 .OrderBy(e => e.CreatedAt).Select(e => e.Id).Take(batch),
             ids => writes.RunAsync(() => db.Events.Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct), ct), ct);
 
-        var result = new RetentionResult(attempts, deliveries, events);
+        var result = new RetentionResult(attempts, deliveries, events, rollups);
         LogPurged(retention.Days, cutoff, result.Attempts, result.Deliveries, result.Events);
         return result;
+    }
+
+    /// <summary>
+    /// Rollups older than <see cref="RetentionOptions.RollupDays"/>, an hour of minutes per transaction
+    /// (a few thousand rows at most), oldest first; usually the one hour that has just left.
+    /// </summary>
+    private async Task<int> PurgeRollupsAsync(int days, CancellationToken ct)
+    {
+        if (days <= 0) return 0;
+        var cutoff = time.GetUtcNow().UtcDateTime.AddDays(-days);
+        var total = 0;
+        while (await db.Rollups.Where(r => r.Minute < cutoff).OrderBy(r => r.Minute).Select(r => (DateTime?)r.Minute).FirstOrDefaultAsync(ct) is { } oldest)
+        {
+            var upTo = oldest.AddHours(1) < cutoff ? oldest.AddHours(1) : cutoff;
+            total += await writes.RunAsync(() => db.Rollups.Where(r => r.Minute < upTo).ExecuteDeleteAsync(ct), ct);
+        }
+        if (total > 0) LogRollupsPurged(days, cutoff, total);
+        return total;
     }
 
     /// <summary>Select a batch of keys, delete them, repeat until none is left; each delete commits on its own.</summary>
@@ -68,4 +88,7 @@ public sealed partial class RetentionJob(
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Retention ({Days} days, before {Cutoff:o}) purged {Attempts} attempt rows, {Deliveries} deliveries and {Events} events")]
     private partial void LogPurged(int days, DateTime cutoff, int attempts, int deliveries, int events);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention ({Days} days, before {Cutoff:o}) purged {Rollups} minute rollups")]
+    private partial void LogRollupsPurged(int days, DateTime cutoff, int rollups);
 }

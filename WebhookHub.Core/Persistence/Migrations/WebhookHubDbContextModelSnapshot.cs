@@ -306,15 +306,294 @@ namespace WebhookHub.Core.Persistence.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CreatedAt");
-
                     b.HasIndex("DeliveryId");
 
-                    b.HasIndex("WebhookId", "CreatedAt");
+                    b.HasIndex("CreatedAt", "Id");
 
-                    b.HasIndex("WebhookId", "Status", "CreatedAt");
+                    b.HasIndex("Status", "CreatedAt", "Id");
+
+                    b.HasIndex("WebhookId", "CreatedAt", "Id");
+
+                    b.HasIndex("WebhookId", "Status", "CreatedAt", "Id");
 
                     b.ToTable("webhook_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("WebhookHub.Core.Delivery.MinuteRollup", b =>
+                {
+                    b.Property<Guid>("WebhookId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_id");
+
+                    b.Property<DateTime>("Minute")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("minute");
+
+                    b.Property<long>("DurationSumMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("duration_sum_ms");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed");
+
+                    b.Property<int>("Latency00")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency00");
+
+                    b.Property<int>("Latency01")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency01");
+
+                    b.Property<int>("Latency02")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency02");
+
+                    b.Property<int>("Latency03")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency03");
+
+                    b.Property<int>("Latency04")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency04");
+
+                    b.Property<int>("Latency05")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency05");
+
+                    b.Property<int>("Latency06")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency06");
+
+                    b.Property<int>("Latency07")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency07");
+
+                    b.Property<int>("Latency08")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency08");
+
+                    b.Property<int>("Latency09")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency09");
+
+                    b.Property<int>("Latency10")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency10");
+
+                    b.Property<int>("Latency11")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency11");
+
+                    b.Property<int>("Latency12")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency12");
+
+                    b.Property<int>("Latency13")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency13");
+
+                    b.Property<int>("Latency14")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency14");
+
+                    b.Property<int>("Latency15")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency15");
+
+                    b.Property<int>("Latency16")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency16");
+
+                    b.Property<int>("Latency17")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency17");
+
+                    b.Property<int>("Latency18")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency18");
+
+                    b.Property<int>("Latency19")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency19");
+
+                    b.Property<int>("Latency20")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency20");
+
+                    b.Property<int>("Latency21")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency21");
+
+                    b.Property<int>("Latency22")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency22");
+
+                    b.Property<int>("Latency23")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency23");
+
+                    b.Property<int>("Latency24")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency24");
+
+                    b.Property<int>("Latency25")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency25");
+
+                    b.Property<int>("Latency26")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency26");
+
+                    b.Property<int>("Latency27")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency27");
+
+                    b.Property<int>("Latency28")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency28");
+
+                    b.Property<int>("Latency29")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency29");
+
+                    b.Property<int>("Latency30")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency30");
+
+                    b.Property<int>("Latency31")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency31");
+
+                    b.Property<int>("Latency32")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency32");
+
+                    b.Property<int>("Latency33")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency33");
+
+                    b.Property<int>("Latency34")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency34");
+
+                    b.Property<int>("Latency35")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency35");
+
+                    b.Property<int>("Latency36")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency36");
+
+                    b.Property<int>("Latency37")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency37");
+
+                    b.Property<int>("Latency38")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency38");
+
+                    b.Property<int>("Latency39")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency39");
+
+                    b.Property<int>("Latency40")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency40");
+
+                    b.Property<int>("Latency41")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency41");
+
+                    b.Property<int>("Latency42")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency42");
+
+                    b.Property<int>("Latency43")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency43");
+
+                    b.Property<int>("Latency44")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency44");
+
+                    b.Property<int>("Latency45")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency45");
+
+                    b.Property<int>("Latency46")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency46");
+
+                    b.Property<int>("Latency47")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency47");
+
+                    b.Property<int>("Latency48")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency48");
+
+                    b.Property<int>("Latency49")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency49");
+
+                    b.Property<int>("Latency50")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency50");
+
+                    b.Property<int>("Latency51")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency51");
+
+                    b.Property<int>("Latency52")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency52");
+
+                    b.Property<int>("Latency53")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency53");
+
+                    b.Property<int>("Latency54")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency54");
+
+                    b.Property<int>("Latency55")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency55");
+
+                    b.Property<int>("Latency56")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency56");
+
+                    b.Property<int>("Latency57")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency57");
+
+                    b.Property<int>("Latency58")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency58");
+
+                    b.Property<int>("Latency59")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency59");
+
+                    b.Property<int>("Latency60")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("latency60");
+
+                    b.Property<int>("Retrying")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("retrying");
+
+                    b.Property<int>("Succeeded")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("succeeded");
+
+                    b.HasKey("WebhookId", "Minute");
+
+                    b.HasIndex("Minute");
+
+                    b.ToTable("webhook_minute_rollups", (string)null);
                 });
 
             modelBuilder.Entity("WebhookHub.Core.Events.PolicyChange", b =>
