@@ -24,7 +24,7 @@ public sealed record WebhookRowStats(string? OwnerEmail, DateTime? LastAttemptAt
     };
 
     /// <summary>
-    /// Three small queries for one page of webhooks, never for the whole table: owners, the day's rollups
+    /// Small queries for one page of webhooks, never for the whole table: owners, the day's rollups
     /// summed per webhook, and each webhook's latest attempt (one index seek each).
     /// </summary>
     public static async Task<Dictionary<Guid, WebhookRowStats>> ForAsync(
@@ -39,19 +39,19 @@ public sealed record WebhookRowStats(string? OwnerEmail, DateTime? LastAttemptAt
             .GroupBy(r => r.WebhookId)
             .Select(g => new { WebhookId = g.Key, Count = g.Sum(r => r.Succeeded + r.Retrying + r.Failed), Succeeded = g.Sum(r => r.Succeeded) })
             .ToDictionaryAsync(g => g.WebhookId, ct);
-        // Each webhook's latest attempt: MAX over the (webhook_id, created_at) index is a seek, whatever the history's size.
-        var latest = await db.Attempts.AsNoTracking()
-            .Where(a => ids.Contains(a.WebhookId)
-                        && a.CreatedAt == db.Attempts.Where(x => x.WebhookId == a.WebhookId).Max(x => x.CreatedAt))
-            .Select(a => new { a.WebhookId, LastAttemptAt = (DateTime?)a.CreatedAt, a.Status })
-            .ToListAsync(ct);
-        var last = latest.DistinctBy(d => d.WebhookId).ToDictionary(d => d.WebhookId);
+        // Each webhook's latest attempt, one query each: the first entry of its (webhook_id, created_at, id)
+        // index, whatever the history's size. (One query for all would read every attempt of the page's webhooks.)
+        var last = new Dictionary<Guid, (DateTime LastAttemptAt, AttemptStatus Status)>();
+        foreach (var id in ids)
+            if (await db.Attempts.AsNoTracking().Where(a => a.WebhookId == id).OrderByDescending(a => a.CreatedAt).ThenByDescending(a => a.Id)
+                    .Select(a => new { a.CreatedAt, a.Status }).FirstOrDefaultAsync(ct) is { } latest)
+                last[id] = (latest.CreatedAt, latest.Status);
 
         return webhooks.ToDictionary(w => w.Id, w =>
         {
             recent.TryGetValue(w.Id, out var r);
-            last.TryGetValue(w.Id, out var l);
-            return new WebhookRowStats(owners.GetValueOrDefault(w.UserId), l?.LastAttemptAt, l?.Status,
+            var l = last.TryGetValue(w.Id, out var found) ? found : ((DateTime, AttemptStatus)?)null;
+            return new WebhookRowStats(owners.GetValueOrDefault(w.UserId), l?.Item1, l?.Item2,
                 r?.Count ?? 0, r is { Count: > 0 } ? (double)r.Succeeded / r.Count : null);
         });
     }
