@@ -47,7 +47,7 @@ public static class HistoryBench
                 var load = Load();
                 var fill = Stopwatch.StartNew();
                 filled = await FillAsync(hub, filled, size);
-                Console.WriteLine($"[fill] {size:N0} attempts (+ deliveries, events, rollups) in {fill.Elapsed.TotalSeconds:0} s total for this step " +
+                Console.WriteLine($"[fill] {size:N0} attempts (+ deliveries, events, minute/hour/day rollups) in {fill.Elapsed.TotalSeconds:0} s total for this step " +
                                   $"({(size - (results.Count == 0 ? 0 : results[^1].Size)) / fill.Elapsed.TotalSeconds:N0} attempts/s)   [load {load}]");
                 var reads = await ReadsAsync(hub, api);
                 var fanOut = await FanOutAsync(hub, api, receiver, FanoutChanges);
@@ -95,12 +95,12 @@ public static class HistoryBench
             while (await db.Attempts.CountAsync(a => a.CreatedAt >= startedAt) < total) await Task.Delay(100);
         }
         var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-        var rollupTime = RollupWriter.Totals.Spent - rollups.Spent;
+        var rollupTime = RollupWriter.Totals.Cpu - rollups.Cpu;
         var perSecond = total / elapsed.TotalSeconds;
         if (quiet) return new FanOut(perSecond, "", 0);
         var share = rollupTime / cpuUsed;
         return new FanOut(perSecond, $"{total:N0} deliveries in {elapsed.TotalSeconds:0.00} s -> {perSecond:N0}/s; CPU {cpuUsed.TotalMilliseconds * 1000 / total:0} µs per delivery, " +
-                                     $"of which the rollup upsert {rollupTime.TotalMilliseconds * 1000 / total:0} µs ({share:P1}; {RollupWriter.Totals.Rows - rollups.Rows:N0} upserts)   [load {load}]", share);
+                                     $"of which the rollup upsert {rollupTime.TotalMilliseconds * 1000 / total:0} µs ({share:P1}; {RollupWriter.Totals.Rows - rollups.Rows:N0} upserts, minute + hour + day)   [load {load}]", share);
     }
 
     /// <summary>
@@ -161,7 +161,7 @@ public static class HistoryBench
                 await rows.InsertAsync(events, CancellationToken.None);
                 await rows.InsertAsync(deliveries, CancellationToken.None);
                 await rows.InsertAsync(attempts, CancellationToken.None);
-                await rollups.AddAsync(MinuteRollup.Of(attempts), CancellationToken.None);
+                await rollups.AddAsync(Rollup.Of(attempts), CancellationToken.None);
                 await transaction.CommitAsync();
             }, CancellationToken.None);
             filled += attempts.Count;
@@ -186,7 +186,7 @@ public static class HistoryBench
         {
             ("GET /api/monitoring/summary?window=24h", () => api.GetStringAsync("/api/monitoring/summary?window=24h")),
             ("/monitoring 24h load (rollups + latest)", () => InScope(hub, (db, s) => s.GetRequiredService<DeliveryStats>()
-                .LoadAsync(db.Webhooks, DeliveryStats.Since(DateTime.UtcNow, TimeSpan.FromHours(24)), 15, CancellationToken.None))),
+                .LoadAsync(db.Webhooks, TimeSpan.FromHours(24), DateTime.UtcNow, 15, CancellationToken.None))),
             ("webhooks list: GET /api/webhooks + the page's 24 h stats (25 rows)", async () =>
             {
                 await api.GetStringAsync("/api/webhooks");

@@ -90,8 +90,8 @@ public sealed class RetentionOptions
     public int Days { get; set; } = 30;
 
     /// <summary>
-    /// Minute rollups (the monitoring figures) older than this are purged; kept far longer than attempts
-    /// because they are small (one row per webhook and busy minute) and feed the 7- and 30-day windows. 0 keeps everything.
+    /// Hour and day rollups (the monitoring figures) older than this are purged (minute rollups after 2 days);
+    /// kept far longer than attempts because they are small and feed the 7- and 30-day windows. 0 keeps everything.
     /// </summary>
     public int RollupDays { get; set; } = 400;
 

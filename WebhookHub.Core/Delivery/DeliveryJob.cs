@@ -293,8 +293,8 @@ public sealed partial class DeliveryJob(
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             await rows.InsertAsync(attempts, ct);
             await rows.UpdateAsync(deliveries, AttemptColumns, ct);
-            // The monitoring figures, in the same commit as the rows they count: one upsert per webhook and minute.
-            await rollups.AddAsync(MinuteRollup.Of(attempts), ct);
+            // The monitoring figures, in the same commit as the rows they count: one upsert per webhook and minute (hour, day).
+            await rollups.AddAsync(Rollup.Of(attempts), ct);
             await transaction.CommitAsync(ct);
         }, ct);
 

@@ -7,8 +7,8 @@ using WebhookHub.Core.Webhooks;
 namespace WebhookHub.Core.Delivery;
 
 /// <summary>
-/// The latest failure in a window. From the rollups only its minute is known (<see cref="At"/> is the
-/// minute's start); a live dashboard fills in the rest from the attempt's event.
+/// The latest failure in a window. From the rollups only its period is known (<see cref="At"/> is the
+/// start of its minute, hour or day, by window); a live dashboard fills in the rest from the attempt's event.
 /// </summary>
 public sealed record LastFailure(DateTime At, int? StatusCode, string? Error, Guid? DeliveryId);
 
@@ -24,12 +24,12 @@ public sealed record WebhookHealth(
 /// <summary>A webhook as the figures need it; <see cref="OwnerId"/> lets a live view keep a customer to its own.</summary>
 public sealed record WebhookInfo(Guid Id, string OwnerId, string Name, bool IsActive);
 
-/// <summary>Successful and failed (incl. retried) attempts of one minute, over the visible webhooks.</summary>
-public sealed record MinuteCounts(DateTime Minute, int Succeeded, int Failed);
+/// <summary>Successful and failed (incl. retried) attempts of one period (minute, hour or day), over the visible webhooks.</summary>
+public sealed record PeriodCounts(DateTime Start, int Succeeded, int Failed);
 
 /// <summary>
 /// One webhook's rollups summed over a window, and kept current by a live view's events. Not thread-safe.
-/// <see cref="TrailingFailures"/>: failed attempts after its last success (counted in minutes with no success at or after them).
+/// <see cref="TrailingFailures"/>: failed attempts after its last success (counted in periods with no success at or after them).
 /// </summary>
 public sealed class RollupTotals
 {
@@ -64,16 +64,17 @@ public sealed class RollupTotals
         LastFailure, Attempts == 0 ? null : (double)DurationSumMs / Attempts);
 }
 
-/// <summary>A window read from the rollups: the visible webhooks, their totals, the per-minute counts and a few latest attempts for the lists.</summary>
+/// <summary>A window read from the rollups: the visible webhooks, their totals, the counts per period and a few latest attempts for the lists.</summary>
 public sealed record StatsWindow(
-    IReadOnlyList<WebhookInfo> Webhooks, IReadOnlyDictionary<Guid, RollupTotals> Totals, IReadOnlyList<MinuteCounts> PerMinute,
+    IReadOnlyList<WebhookInfo> Webhooks, IReadOnlyDictionary<Guid, RollupTotals> Totals, IReadOnlyList<PeriodCounts> PerPeriod,
     IReadOnlyList<AttemptRecorded> Latest, IReadOnlyList<AttemptRecorded> LatestFailures);
 
 /// <summary>
 /// Per-webhook success rate, latency percentiles and counts over a window (the monitoring summary, the
-/// dashboard, the webhooks list), read from <c>webhook_minute_rollups</c> only: the cost of a read
-/// depends on webhooks × minutes in the window, never on how many attempts there were. Windows are
-/// whole minutes: "the last hour" starts at the start of the minute an hour ago.
+/// dashboard, the webhooks list), read from <c>webhook_rollups</c> only: a read costs webhooks × periods
+/// in the window (at most 61 per webhook: minutes for up to an hour, hours up to 7 days, days beyond),
+/// never how many attempts there were. Windows are whole periods: "the last hour" starts at the start
+/// of the minute an hour ago, "24 hours" at the start of the hour 24 hours ago, "30 days" at midnight UTC 30 days ago.
 /// </summary>
 public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
 {
@@ -86,24 +87,28 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
         ["30d"] = TimeSpan.FromDays(30),
     };
 
-    public static DateTime Since(DateTime now, TimeSpan window) => MinuteRollup.MinuteOf(now - window);
+    /// <summary>The rollup period a window reads and charts: minutes up to an hour, hours up to 7 days, days beyond.</summary>
+    public static int SpanFor(TimeSpan window) => window <= TimeSpan.FromHours(1) ? Rollup.Minute : window <= TimeSpan.FromDays(7) ? Rollup.Hour : Rollup.Day;
+
+    public static DateTime Since(DateTime now, TimeSpan window) => Rollup.StartOf(now - window, SpanFor(window));
 
     public async Task<List<WebhookHealth>> SummarizeAsync(IQueryable<Webhook> visible, TimeSpan window, CancellationToken ct)
     {
         var webhooks = await WebhooksAsync(visible, ct);
-        var totals = await TotalsAsync(webhooks.Select(w => w.Id).ToList(), Since(time.GetUtcNow().UtcDateTime, window), ct);
+        var totals = await TotalsAsync(webhooks.Select(w => w.Id).ToList(), SpanFor(window), Since(time.GetUtcNow().UtcDateTime, window), ct);
         return webhooks.Select(w => totals.GetValueOrDefault(w.Id, new RollupTotals()).ToHealth(w)).ToList();
     }
 
-    /// <summary>What the live dashboard starts from: totals, per-minute counts, and the latest attempts and failures (<paramref name="latest"/> each, by index).</summary>
-    public async Task<StatsWindow> LoadAsync(IQueryable<Webhook> visible, DateTime since, int latest, CancellationToken ct)
+    /// <summary>What the live dashboard starts from: totals, counts per period, and the latest attempts and failures (<paramref name="latest"/> each, by index).</summary>
+    public async Task<StatsWindow> LoadAsync(IQueryable<Webhook> visible, TimeSpan window, DateTime now, int latest, CancellationToken ct)
     {
         var webhooks = await WebhooksAsync(visible, ct);
         var ids = webhooks.Select(w => w.Id).ToList();
-        var totals = await TotalsAsync(ids, since, ct);
-        var perMinute = await db.Rollups.Where(r => r.Minute >= since && ids.Contains(r.WebhookId))
-            .GroupBy(r => r.Minute)
-            .Select(g => new MinuteCounts(g.Key, g.Sum(r => r.Succeeded), g.Sum(r => r.Failed + r.Retrying)))
+        var (span, since) = (SpanFor(window), Since(now, window));
+        var totals = await TotalsAsync(ids, span, since, ct);
+        var perPeriod = await db.Rollups.Where(r => r.SpanMinutes == span && r.Start >= since && ids.Contains(r.WebhookId))
+            .GroupBy(r => r.Start)
+            .Select(g => new PeriodCounts(g.Key, g.Sum(r => r.Succeeded), g.Sum(r => r.Failed + r.Retrying)))
             .ToListAsync(ct);
         var recent = await LatestAsync(visible, since, null, latest, ct);
         // One ordered index range each: a single IN (failed, retrying) would sort every failure of the window.
@@ -113,7 +118,7 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
         foreach (var failure in failures.DistinctBy(f => f.WebhookId))
             if (totals.TryGetValue(failure.WebhookId, out var t) && t.LastFailure is { } last && failure.At >= last.At)
                 t.LastFailure = new LastFailure(failure.At, failure.StatusCode, failure.Error, failure.DeliveryId);
-        return new StatsWindow(webhooks, totals, perMinute.OrderBy(m => m.Minute).ToList(), recent, failures);
+        return new StatsWindow(webhooks, totals, perPeriod.OrderBy(m => m.Start).ToList(), recent, failures);
     }
 
     private Task<List<WebhookInfo>> WebhooksAsync(IQueryable<Webhook> visible, CancellationToken ct) =>
@@ -135,16 +140,16 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
     /// 61 columns are summed in SQL, written from the model's names like <see cref="RollupWriter"/>), and
     /// one for the failures since each webhook's last success.
     /// </summary>
-    public async Task<Dictionary<Guid, RollupTotals>> TotalsAsync(IReadOnlyList<Guid> webhookIds, DateTime since, CancellationToken ct)
+    public async Task<Dictionary<Guid, RollupTotals>> TotalsAsync(IReadOnlyList<Guid> webhookIds, int span, DateTime since, CancellationToken ct)
     {
         var totals = new Dictionary<Guid, RollupTotals>();
         if (webhookIds.Count == 0) return totals;
-        var entity = db.Model.FindEntityType(typeof(MinuteRollup))!;
+        var entity = db.Model.FindEntityType(typeof(Rollup))!;
         string Column(string property) => "\"" + entity.FindProperty(property)!.GetColumnName() + "\"";
-        var minute = Column(nameof(MinuteRollup.Minute));
-        var webhook = Column(nameof(MinuteRollup.WebhookId));
-        var failed = $"{Column(nameof(MinuteRollup.Failed))} + {Column(nameof(MinuteRollup.Retrying))}";
-        var sums = string.Join(", ", new[] { nameof(MinuteRollup.Succeeded), nameof(MinuteRollup.Retrying), nameof(MinuteRollup.Failed), nameof(MinuteRollup.DurationSumMs) }
+        var start = Column(nameof(Rollup.Start));
+        var webhook = Column(nameof(Rollup.WebhookId));
+        var failed = $"{Column(nameof(Rollup.Failed))} + {Column(nameof(Rollup.Retrying))}";
+        var sums = string.Join(", ", new[] { nameof(Rollup.Succeeded), nameof(Rollup.Retrying), nameof(Rollup.Failed), nameof(Rollup.DurationSumMs) }
             .Concat(Enumerable.Range(0, LatencyHistogram.Buckets).Select(LatencyHistogram.Property))
             .Select(p => $"SUM({Column(p)})"));
 
@@ -153,16 +158,18 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
         {
             await using var command = db.Database.GetDbConnection().CreateCommand();
             command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            var sinceMapping = (RelationalTypeMapping)entity.FindProperty(nameof(MinuteRollup.Minute))!.GetRelationalTypeMapping();
-            var idMapping = (RelationalTypeMapping)entity.FindProperty(nameof(MinuteRollup.WebhookId))!.GetRelationalTypeMapping();
+            var sinceMapping = (RelationalTypeMapping)entity.FindProperty(nameof(Rollup.Start))!.GetRelationalTypeMapping();
+            var spanMapping = (RelationalTypeMapping)entity.FindProperty(nameof(Rollup.SpanMinutes))!.GetRelationalTypeMapping();
+            var idMapping = (RelationalTypeMapping)entity.FindProperty(nameof(Rollup.WebhookId))!.GetRelationalTypeMapping();
             command.Parameters.Add(sinceMapping.CreateParameter(command, "@since", since));
+            command.Parameters.Add(spanMapping.CreateParameter(command, "@span", span));
             var idParameters = webhookIds.Select((id, i) =>
             {
                 command.Parameters.Add(idMapping.CreateParameter(command, "@w" + i, idMapping.Converter?.ConvertToProvider(id) ?? id));
                 return "@w" + i;
             }).ToList();
-            command.CommandText = $"SELECT {webhook}, MAX(CASE WHEN {failed} > 0 THEN {minute} END), {sums} " +
-                                  $"FROM \"{entity.GetTableName()}\" WHERE {minute} >= @since AND {webhook} IN ({string.Join(", ", idParameters)}) GROUP BY {webhook}";
+            command.CommandText = $"SELECT {webhook}, MAX(CASE WHEN {failed} > 0 THEN {start} END), {sums} FROM \"{entity.GetTableName()}\" " +
+                                  $"WHERE {webhook} IN ({string.Join(", ", idParameters)}) AND {Column(nameof(Rollup.SpanMinutes))} = @span AND {start} >= @since GROUP BY {webhook}";
             await using (var reader = await command.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
@@ -184,8 +191,8 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
 
         var ids = totals.Where(t => t.Value.LastFailure is not null).Select(t => t.Key).ToList();
         var trailing = await db.Rollups
-            .Where(r => r.Minute >= since && ids.Contains(r.WebhookId) && r.Failed + r.Retrying > 0
-                && !db.Rollups.Any(s => s.WebhookId == r.WebhookId && s.Minute >= r.Minute && s.Succeeded > 0))
+            .Where(r => ids.Contains(r.WebhookId) && r.SpanMinutes == span && r.Start >= since && r.Failed + r.Retrying > 0
+                && !db.Rollups.Any(s => s.WebhookId == r.WebhookId && s.SpanMinutes == span && s.Start >= r.Start && s.Succeeded > 0))
             .GroupBy(r => r.WebhookId)
             .Select(g => new { g.Key, Count = g.Sum(r => r.Failed + r.Retrying) })
             .ToListAsync(ct);

@@ -23,6 +23,9 @@ public sealed partial class RetentionJob(
 {
     public const string RecurringJobId = "retention";
 
+    /// <summary>How long minute rollups are kept (at most <see cref="RetentionOptions.RollupDays"/>).</summary>
+    public const int MinuteRollupDays = 2;
+
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
     public async Task<RetentionResult> PurgeAsync(CancellationToken ct)
@@ -55,20 +58,26 @@ public sealed partial class RetentionJob(
     }
 
     /// <summary>
-    /// Rollups older than <see cref="RetentionOptions.RollupDays"/>, an hour of minutes per transaction
-    /// (a few thousand rows at most), oldest first; usually the one hour that has just left.
+    /// Hour and day rollups older than <see cref="RetentionOptions.RollupDays"/>; minute rollups after
+    /// <see cref="MinuteRollupDays"/> (only the 15-minute and 1-hour windows read them, and a busy hub has
+    /// 1,440 per webhook a day). Oldest first, 60 periods per transaction (a few thousand rows at most).
     /// </summary>
     private async Task<int> PurgeRollupsAsync(int days, CancellationToken ct)
     {
         if (days <= 0) return 0;
-        var cutoff = time.GetUtcNow().UtcDateTime.AddDays(-days);
+        var now = time.GetUtcNow().UtcDateTime;
         var total = 0;
-        while (await db.Rollups.Where(r => r.Minute < cutoff).OrderBy(r => r.Minute).Select(r => (DateTime?)r.Minute).FirstOrDefaultAsync(ct) is { } oldest)
+        foreach (var span in Rollup.Spans)
         {
-            var upTo = oldest.AddHours(1) < cutoff ? oldest.AddHours(1) : cutoff;
-            total += await writes.RunAsync(() => db.Rollups.Where(r => r.Minute < upTo).ExecuteDeleteAsync(ct), ct);
+            var cutoff = now.AddDays(-(span == Rollup.Minute ? Math.Min(days, MinuteRollupDays) : days));
+            while (await db.Rollups.Where(r => r.SpanMinutes == span && r.Start < cutoff).OrderBy(r => r.Start)
+                       .Select(r => (DateTime?)r.Start).FirstOrDefaultAsync(ct) is { } oldest)
+            {
+                var upTo = oldest.AddMinutes(60.0 * span) < cutoff ? oldest.AddMinutes(60.0 * span) : cutoff;
+                total += await writes.RunAsync(() => db.Rollups.Where(r => r.SpanMinutes == span && r.Start < upTo).ExecuteDeleteAsync(ct), ct);
+            }
         }
-        if (total > 0) LogRollupsPurged(days, cutoff, total);
+        if (total > 0) LogRollupsPurged(days, total);
         return total;
     }
 
@@ -89,6 +98,6 @@ public sealed partial class RetentionJob(
         Message = "Retention ({Days} days, before {Cutoff:o}) purged {Attempts} attempt rows, {Deliveries} deliveries and {Events} events")]
     private partial void LogPurged(int days, DateTime cutoff, int attempts, int deliveries, int events);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention ({Days} days, before {Cutoff:o}) purged {Rollups} minute rollups")]
-    private partial void LogRollupsPurged(int days, DateTime cutoff, int rollups);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention ({Days} days for rollups, minute rollups 2) purged {Rollups} rollups")]
+    private partial void LogRollupsPurged(int days, int rollups);
 }

@@ -16,7 +16,7 @@ public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> op
     public DbSet<WebhookEvent> Events => Set<WebhookEvent>();
     public DbSet<Delivery.Delivery> Deliveries => Set<Delivery.Delivery>();
     public DbSet<DeliveryAttempt> Attempts => Set<DeliveryAttempt>();
-    public DbSet<MinuteRollup> Rollups => Set<MinuteRollup>();
+    public DbSet<Rollup> Rollups => Set<Rollup>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     protected override void OnModelCreating(ModelBuilder builder)

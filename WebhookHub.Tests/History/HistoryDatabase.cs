@@ -90,7 +90,7 @@ public sealed class HistoryDatabase : IAsyncDisposable
         await rows.InsertAsync(events, CancellationToken.None);
         await rows.InsertAsync(deliveries, CancellationToken.None);
         await rows.InsertAsync(batch, CancellationToken.None);
-        if (rollups) await Get<RollupWriter>(scope).AddAsync(MinuteRollup.Of(batch), CancellationToken.None);
+        if (rollups) await Get<RollupWriter>(scope).AddAsync(Rollup.Of(batch), CancellationToken.None);
         await transaction.CommitAsync();
         Attempts.AddRange(batch);
     }
@@ -117,7 +117,9 @@ public sealed class HistoryDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _services.DisposeAsync();
-        SqliteConnection.ClearAllPools();
+        // This file's pool only: clearing every pool closes other tests' idle connections, and closing the
+        // last connection to a database checkpoints it (WalCheckpointerTests counts on it not happening).
+        using (var connection = new SqliteConnection($"Data Source={_file}")) SqliteConnection.ClearPool(connection);
         File.Delete(_file);
     }
 }

@@ -41,7 +41,7 @@ public sealed class RollupTests
                     Assert.Equal(LatencyHistogram.UpperBoundMs(LatencyHistogram.BucketOf(exact)), reported);
                     Assert.InRange(reported!.Value, exact, Math.Max(exact * 1.19 + 1, 1));
                 }
-                Assert.Equal(MinuteRollup.MinuteOf(raw.Where(a => a.Status != AttemptStatus.Success).Max(a => a.CreatedAt)), health.LastFailure!.At);
+                Assert.Equal(Rollup.StartOf(raw.Where(a => a.Status != AttemptStatus.Success).Max(a => a.CreatedAt), DeliveryStats.SpanFor(span)), health.LastFailure!.At);
             }
             Assert.True(summary.Sum(h => h.Attempts) > 0, window);
         }
@@ -64,27 +64,29 @@ public sealed class RollupTests
     }
 
     [Fact]
-    public async Task A_batch_makes_one_upsert_per_webhook_and_minute_and_later_batches_add_to_it()
+    public async Task A_batch_makes_one_upsert_per_webhook_and_period_and_later_batches_add_to_it()
     {
         await using var hub = await HistoryDatabase.CreateAsync();
-        var minute = MinuteRollup.MinuteOf(HistoryDatabase.Now);
+        var minute = Rollup.MinuteOf(HistoryDatabase.Now);
         var batch = new[]
         {
             HistoryDatabase.Attempt(hub.Orders.Id, minute.AddSeconds(1), AttemptStatus.Success, 10),
             HistoryDatabase.Attempt(hub.Orders.Id, minute.AddSeconds(2), AttemptStatus.Retrying, 3_000),
             HistoryDatabase.Attempt(hub.Billing.Id, minute.AddSeconds(3), AttemptStatus.Failed, 5),
         };
-        Assert.Equal(2, MinuteRollup.Of(batch).Count);
+        Assert.Equal(2 * 3, Rollup.Of(batch).Count);                     // two webhooks × minute, hour, day
         await hub.RecordAsync(batch);
         await hub.RecordAsync([HistoryDatabase.Attempt(hub.Orders.Id, minute.AddSeconds(30), AttemptStatus.Success, 10)]);
 
         await using var scope = hub.Scope();
-        var rows = await hub.Get<WebhookHubDbContext>(scope).Rollups.AsNoTracking().OrderBy(r => r.Succeeded).ToListAsync();
-        Assert.Equal(2, rows.Count);
-        var orders = rows.Single(r => r.WebhookId == hub.Orders.Id);
-        Assert.Equal((minute, 2, 1, 0, 3_020L), (orders.Minute, orders.Succeeded, orders.Retrying, orders.Failed, orders.DurationSumMs));
-        Assert.Equal(2, await hub.Get<WebhookHubDbContext>(scope).Rollups
-            .Where(r => r.WebhookId == hub.Orders.Id).Select(r => EF.Property<int>(r, LatencyHistogram.Property(LatencyHistogram.BucketOf(10)))).SingleAsync());
+        var rows = await hub.Get<WebhookHubDbContext>(scope).Rollups.AsNoTracking().ToListAsync();
+        Assert.Equal(6, rows.Count);
+        foreach (var orders in rows.Where(r => r.WebhookId == hub.Orders.Id))
+            Assert.Equal((Rollup.StartOf(minute, orders.SpanMinutes), 2, 1, 0, 3_020L), (orders.Start, orders.Succeeded, orders.Retrying, orders.Failed, orders.DurationSumMs));
+        var latency = await hub.Get<WebhookHubDbContext>(scope).Rollups.Where(r => r.WebhookId == hub.Orders.Id)
+            .Select(r => new { Ten = EF.Property<int>(r, LatencyHistogram.Property(LatencyHistogram.BucketOf(10))), Three = EF.Property<int>(r, LatencyHistogram.Property(LatencyHistogram.BucketOf(3_000))) })
+            .ToListAsync();
+        Assert.All(latency, l => Assert.Equal((2, 1), (l.Ten, l.Three)));
     }
 
     [Fact]
@@ -107,8 +109,8 @@ public sealed class RollupTests
             Assert.Equal(raw.Count(a => a.Status == AttemptStatus.Success), health.CountsByStatus["success"]);
             Assert.Equal(raw.Sum(a => a.DurationMs), (long)Math.Round(health.AverageMs!.Value * health.Attempts));
         }
-        var perMinute = hub.Attempts.GroupBy(a => (a.WebhookId, MinuteRollup.MinuteOf(a.CreatedAt))).Count();
-        Assert.Equal(perMinute, await db.Rollups.CountAsync());
+        foreach (var span in Rollup.Spans)
+            Assert.Equal(hub.Attempts.Select(a => (a.WebhookId, Rollup.StartOf(a.CreatedAt, span))).Distinct().Count(), await db.Rollups.CountAsync(r => r.SpanMinutes == span));
     }
 
     [Fact]
@@ -125,14 +127,15 @@ public sealed class RollupTests
         var result = await hub.Get<RetentionJob>(scope).PurgeAsync(None);
 
         var db = hub.Get<WebhookHubDbContext>(scope);
-        Assert.Equal(4, result.Rollups);
+        // Minute rows after 2 days (ages 6 to 500: 12 rows), hour and day rows after 400 (ages 401, 500: 8 rows).
+        Assert.Equal(20, result.Rollups);
         Assert.Equal(10, result.Attempts);
         var attemptsLeft = await db.Attempts.Select(a => a.CreatedAt).ToListAsync();
         Assert.All(attemptsLeft, at => Assert.True(at >= now.AddDays(-7)));
         Assert.Equal(4, attemptsLeft.Count);
-        var rollupsLeft = await db.Rollups.Select(r => r.Minute).ToListAsync();
-        Assert.Equal(10, rollupsLeft.Count);
-        Assert.All(rollupsLeft, m => Assert.True(m >= now.AddDays(-400)));
+        var rollupsLeft = await db.Rollups.ToListAsync();
+        Assert.Equal(42 - 20, rollupsLeft.Count);
+        Assert.All(rollupsLeft, r => Assert.True(r.Start >= now.AddDays(r.SpanMinutes == Rollup.Minute ? -2 : -400).AddDays(-1)));
         // The 7- and 30-day windows still count what the attempts' retention removed.
         var month = await hub.Get<DeliveryStats>(scope).SummarizeAsync(db.Webhooks, DeliveryStats.Windows["30d"], None);
         Assert.Equal(8, month.Sum(h => h.Attempts));

@@ -37,9 +37,9 @@ public sealed class MonitoringLogicTests
         Assert.Equal((HealthState.Healthy, "no attempts"), HealthRule.Classify(Health(null, null, attempts: 0), 0));
     }
 
-    private static MinuteCounts Minute(DateTime at, int succeeded = 1, int failed = 0) => new(MinuteRollup.MinuteOf(at), succeeded, failed);
+    private static PeriodCounts Minute(DateTime at, int succeeded = 1, int failed = 0) => new(Rollup.MinuteOf(at), succeeded, failed);
 
-    private static StatsWindow Loaded(IReadOnlyList<MinuteCounts>? perMinute = null, RollupTotals? totals = null) => new(
+    private static StatsWindow Loaded(IReadOnlyList<PeriodCounts>? perMinute = null, RollupTotals? totals = null) => new(
         [new WebhookInfo(Hook, "owner", "orders", true)],
         totals is null ? new Dictionary<Guid, RollupTotals>() : new Dictionary<Guid, RollupTotals> { [Hook] = totals },
         perMinute ?? [], [], []);
@@ -72,10 +72,10 @@ public sealed class MonitoringLogicTests
     [InlineData("24h", 60, 25, "hour")]
     [InlineData("7d", 60, 169, "hour")]
     [InlineData("30d", 1440, 31, "day")]
-    public void Longer_windows_are_charted_in_hours_or_days(string window, int bucketMinutes, int bars, string name)
+    public void Longer_windows_read_and_chart_hours_or_days(string window, int bucketMinutes, int bars, string name)
     {
         var span = DeliveryStats.Windows[window];
-        var series = Throughput.Build([Minute(Now.AddHours(-23)), Minute(Now)], Now, span);
+        var series = Throughput.Build([new PeriodCounts(Rollup.StartOf(Now.AddHours(-23), bucketMinutes), 1, 0), new PeriodCounts(Rollup.StartOf(Now, bucketMinutes), 1, 0)], Now, span);
         Assert.Equal(TimeSpan.FromMinutes(bucketMinutes), series.Bucket);
         Assert.Equal(name, series.BucketName);
         Assert.Equal(bars, series.Successes.Length);

@@ -50,7 +50,7 @@ public sealed class MonitoringComponentTests
     {
         await using var context = NewContext();
         var now = new DateTime(2026, 11, 29, 10, 7, 30, DateTimeKind.Utc);
-        MinuteCounts At(int secondsAgo, int succeeded, int failed) => new(MinuteRollup.MinuteOf(now.AddSeconds(-secondsAgo)), succeeded, failed);
+        PeriodCounts At(int secondsAgo, int succeeded, int failed) => new(Rollup.MinuteOf(now.AddSeconds(-secondsAgo)), succeeded, failed);
         var series = Throughput.Build([At(5, 1, 1), At(70, 1, 0)], now, TimeSpan.FromMinutes(15));
 
         var chart = context.Render<ThroughputChart>(p => p.Add(c => c.Series, series));

@@ -12,8 +12,8 @@ public sealed record DashboardView(
     Totals Totals, IReadOnlyList<HealthRow> Health, ThroughputSeries Throughput, IReadOnlyList<FeedItem> Feed, IReadOnlyList<FeedItem> RecentFailures);
 
 /// <summary>
-/// One dashboard's window as rollups kept in memory: per-webhook totals and histograms, and per-minute
-/// counts, loaded from <c>webhook_minute_rollups</c> (never from raw attempts), then every notifier
+/// One dashboard's window as rollups kept in memory: per-webhook totals and histograms, and counts per
+/// period (the chart's bars), loaded from <c>webhook_rollups</c> (never from raw attempts), then every notifier
 /// event is added at once, so no count is lost however fast they come; a view is computed only when
 /// the page renders. A reload replaces everything: events that arrive while it runs are kept and added
 /// on top (see <see cref="BeginLoad"/>). Not thread-safe: the page guards it with a lock.
@@ -25,7 +25,7 @@ public sealed class LiveDashboard(TimeSpan window)
 
     private Dictionary<Guid, WebhookInfo> _webhooks = [];
     private Dictionary<Guid, RollupTotals> _totals = [];
-    private SortedDictionary<DateTime, (int Succeeded, int Failed)> _perMinute = [];
+    private SortedDictionary<DateTime, (int Succeeded, int Failed)> _perPeriod = [];
     private List<AttemptRecorded> _feed = [];
     private List<AttemptRecorded> _failures = [];
     private readonly List<AttemptRecorded> _sinceLoadBegan = [];
@@ -49,7 +49,7 @@ public sealed class LiveDashboard(TimeSpan window)
     {
         _webhooks = loaded.Webhooks.ToDictionary(w => w.Id);
         _totals = _webhooks.Keys.ToDictionary(id => id, id => loaded.Totals.GetValueOrDefault(id) ?? new RollupTotals());
-        _perMinute = new SortedDictionary<DateTime, (int, int)>(loaded.PerMinute.ToDictionary(m => m.Minute, m => (m.Succeeded, m.Failed)));
+        _perPeriod = new SortedDictionary<DateTime, (int, int)>(loaded.PerPeriod.ToDictionary(m => m.Start, m => (m.Succeeded, m.Failed)));
         _feed = loaded.Latest.Reverse().ToList();
         _failures = loaded.LatestFailures.Reverse().ToList();
         _loaded = true;
@@ -77,9 +77,9 @@ public sealed class LiveDashboard(TimeSpan window)
     {
         if (!_totals.TryGetValue(attempt.WebhookId, out var totals)) return false;
         totals.Add(attempt);
-        var minute = MinuteRollup.MinuteOf(attempt.At);
-        var (succeeded, failed) = _perMinute.GetValueOrDefault(minute);
-        _perMinute[minute] = attempt.Status == AttemptStatus.Success ? (succeeded + 1, failed) : (succeeded, failed + 1);
+        var period = Rollup.StartOf(attempt.At, DeliveryStats.SpanFor(window));
+        var (succeeded, failed) = _perPeriod.GetValueOrDefault(period);
+        _perPeriod[period] = attempt.Status == AttemptStatus.Success ? (succeeded + 1, failed) : (succeeded, failed + 1);
         Push(_feed, attempt, FeedSize);
         if (attempt.Status != AttemptStatus.Success) Push(_failures, attempt, FailureListSize);
         return true;
@@ -94,8 +94,8 @@ public sealed class LiveDashboard(TimeSpan window)
     public DashboardView View(DateTime now)
     {
         var since = DeliveryStats.Since(now, window);
-        // Totals leave the window at the next minute's reload; the chart's minutes go at once.
-        foreach (var old in _perMinute.Keys.TakeWhile(m => m < since).ToList()) _perMinute.Remove(old);
+        // Totals leave the window at the next minute's reload; the chart's periods go at once.
+        foreach (var old in _perPeriod.Keys.TakeWhile(m => m < since).ToList()) _perPeriod.Remove(old);
         var live = _webhooks.Values.OrderBy(w => w.Name).Select(w => (Webhook: w, Totals: _totals.GetValueOrDefault(w.Id) ?? new RollupTotals())).ToList();
 
         var all = new RollupTotals();
@@ -118,7 +118,7 @@ public sealed class LiveDashboard(TimeSpan window)
         IEnumerable<FeedItem> NewestFirst(List<AttemptRecorded> oldestFirst) => Enumerable.Reverse(oldestFirst)
             .Where(a => a.At >= since && _webhooks.ContainsKey(a.WebhookId))
             .Select(a => new FeedItem(a, _webhooks[a.WebhookId].Name));
-        return new DashboardView(totals, health, Throughput.Build(_perMinute.Select(m => new MinuteCounts(m.Key, m.Value.Succeeded, m.Value.Failed)), now, window),
+        return new DashboardView(totals, health, Throughput.Build(_perPeriod.Select(m => new PeriodCounts(m.Key, m.Value.Succeeded, m.Value.Failed)), now, window),
             NewestFirst(_feed).ToList(), NewestFirst(_failures).ToList());
     }
 }

@@ -16,15 +16,14 @@ public static class Throughput
 {
     private const int MaxLabels = 8;
 
-    /// <summary>Minutes up to an hour (15 or 60 bars), hours up to a week (25 or 169), days beyond (31 for 30 days).</summary>
-    public static TimeSpan BucketFor(TimeSpan window) =>
-        window <= TimeSpan.FromHours(1) ? TimeSpan.FromMinutes(1) : window <= TimeSpan.FromDays(7) ? TimeSpan.FromHours(1) : TimeSpan.FromDays(1);
+    /// <summary>The window's rollup period: minutes up to an hour (16 or 61 bars), hours up to a week (25 or 169), days beyond (31 for 30 days).</summary>
+    public static TimeSpan BucketFor(TimeSpan window) => TimeSpan.FromMinutes(DeliveryStats.SpanFor(window));
 
     /// <summary>
     /// Buckets aligned to the clock (UTC), from the one holding the window's first minute to the current
-    /// one, so every rollup minute in the window lands in a bar and the bars add up to the totals.
+    /// one: one bar per rollup period of the window, so the bars add up to the totals.
     /// </summary>
-    public static ThroughputSeries Build(IEnumerable<MinuteCounts> minutes, DateTime now, TimeSpan window)
+    public static ThroughputSeries Build(IEnumerable<PeriodCounts> periods, DateTime now, TimeSpan window)
     {
         var bucket = BucketFor(window);
         var since = DeliveryStats.Since(now, window);
@@ -32,10 +31,10 @@ public static class Throughput
         var count = (int)((Floor(now, bucket) - first) / bucket) + 1;
         var successes = new double[count];
         var failures = new double[count];
-        foreach (var m in minutes)
+        foreach (var m in periods)
         {
-            if (m.Minute < since) continue;
-            var index = Math.Clamp((int)((m.Minute - first) / bucket), 0, count - 1);
+            if (m.Start < since) continue;
+            var index = Math.Clamp((int)((m.Start - first) / bucket), 0, count - 1);
             successes[index] += m.Succeeded;
             failures[index] += m.Failed;
         }

@@ -35,7 +35,7 @@ public sealed record WebhookRowStats(string? OwnerEmail, DateTime? LastAttemptAt
         var owners = await db.Users.Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email, ct);
         var since = DeliveryStats.Since(now, Window);
         var recent = await db.Rollups
-            .Where(r => ids.Contains(r.WebhookId) && r.Minute >= since)
+            .Where(r => ids.Contains(r.WebhookId) && r.SpanMinutes == Rollup.Hour && r.Start >= since)
             .GroupBy(r => r.WebhookId)
             .Select(g => new { WebhookId = g.Key, Count = g.Sum(r => r.Succeeded + r.Retrying + r.Failed), Succeeded = g.Sum(r => r.Succeeded) })
             .ToDictionaryAsync(g => g.WebhookId, ct);

@@ -1,18 +1,26 @@
 namespace WebhookHub.Core.Delivery;
 
 /// <summary>
-/// One webhook's attempts in one UTC minute (table <c>webhook_minute_rollups</c>): what every figure
+/// One webhook's attempts in one UTC minute, hour or day (table <c>webhook_rollups</c>): what every figure
 /// of monitoring, health and the webhooks list is computed from, so that no read loads raw attempts.
-/// Written with the attempt rows, in their transaction, by <see cref="Persistence.RollupWriter"/>:
-/// counts add up, so a row is only ever incremented. An attempt is <c>failed</c> only when it was its
-/// delivery's last (the delivery is dead-lettered), so failed attempts are the minute's dead letters.
+/// Each batch of attempts adds to its minute, hour and day rows, in the attempt rows' transaction, through
+/// <see cref="Persistence.RollupWriter"/>; counts only ever add up. A window reads the coarsest rows
+/// that fit it (<see cref="DeliveryStats.SpanFor"/>): a day is 25 hour rows per webhook, not 1,440
+/// minute rows. An attempt is <c>failed</c> only when it was its delivery's last (the delivery is
+/// dead-lettered), so failed attempts are the period's dead letters.
 /// </summary>
-public sealed class MinuteRollup
+public sealed class Rollup
 {
+    public const int Minute = 1, Hour = 60, Day = 1440;
+    public static readonly int[] Spans = [Minute, Hour, Day];
+
     public Guid WebhookId { get; set; }
 
-    /// <summary>The minute's start, UTC.</summary>
-    public DateTime Minute { get; set; }
+    /// <summary>The period's length in minutes: <see cref="Minute"/>, <see cref="Hour"/> or <see cref="Day"/>.</summary>
+    public int SpanMinutes { get; set; }
+
+    /// <summary>The period's start, UTC.</summary>
+    public DateTime Start { get; set; }
 
     public int Succeeded { get; set; }
     public int Retrying { get; set; }
@@ -24,7 +32,13 @@ public sealed class MinuteRollup
 
     public int Attempts => Succeeded + Retrying + Failed;
 
-    public static DateTime MinuteOf(DateTime at) => new(at.Ticks - at.Ticks % TimeSpan.TicksPerMinute, DateTimeKind.Utc);
+    public static DateTime StartOf(DateTime at, int spanMinutes)
+    {
+        var ticks = spanMinutes * TimeSpan.TicksPerMinute;
+        return new DateTime(at.Ticks - at.Ticks % ticks, DateTimeKind.Utc);
+    }
+
+    public static DateTime MinuteOf(DateTime at) => StartOf(at, Minute);
 
     public void Add(AttemptStatus status, long durationMs)
     {
@@ -38,18 +52,24 @@ public sealed class MinuteRollup
         Latency[LatencyHistogram.BucketOf(durationMs)]++;
     }
 
-    /// <summary>One row per webhook and minute of a batch of attempts: the batch's single upsert per key.</summary>
-    public static List<MinuteRollup> Of(IEnumerable<DeliveryAttempt> attempts)
+    /// <summary>Adds an attempt to its minute, hour and day rows in <paramref name="rows"/>.</summary>
+    public static void AddTo(Dictionary<(Guid, int, DateTime), Rollup> rows, Guid webhookId, DateTime at, AttemptStatus status, long durationMs)
     {
-        var rollups = new Dictionary<(Guid, DateTime), MinuteRollup>();
-        foreach (var a in attempts)
+        foreach (var span in Spans)
         {
-            var minute = MinuteOf(a.CreatedAt);
-            if (!rollups.TryGetValue((a.WebhookId, minute), out var rollup))
-                rollups[(a.WebhookId, minute)] = rollup = new MinuteRollup { WebhookId = a.WebhookId, Minute = minute };
-            rollup.Add(a.Status, a.DurationMs);
+            var start = StartOf(at, span);
+            if (!rows.TryGetValue((webhookId, span, start), out var rollup))
+                rows[(webhookId, span, start)] = rollup = new Rollup { WebhookId = webhookId, SpanMinutes = span, Start = start };
+            rollup.Add(status, durationMs);
         }
-        return rollups.Values.ToList();
+    }
+
+    /// <summary>The rows a batch of attempts adds to: one upsert per webhook and period, whatever the batch's size.</summary>
+    public static List<Rollup> Of(IEnumerable<DeliveryAttempt> attempts)
+    {
+        var rows = new Dictionary<(Guid, int, DateTime), Rollup>();
+        foreach (var a in attempts) AddTo(rows, a.WebhookId, a.CreatedAt, a.Status, a.DurationMs);
+        return rows.Values.ToList();
     }
 }
 
