@@ -242,7 +242,7 @@ public sealed partial class DeliveryJob(
         return recorded;
     }
 
-    /// <summary>The record step: one attempt row per result, the delivery's new state and the minute rollups, in one transaction.</summary>
+    /// <summary>The record step: one attempt row per result, the delivery's new state and the rollups, in one transaction.</summary>
     private async Task<List<DeliveryAttempt>> RecordAsync(WebhookEvent evt, List<Sent> batch, string? jobId, bool followUps, CancellationToken ct)
     {
         var now = Now;

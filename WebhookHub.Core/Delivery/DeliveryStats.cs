@@ -72,7 +72,7 @@ public sealed record StatsWindow(
 /// <summary>
 /// Per-webhook success rate, latency percentiles and counts over a window (the monitoring summary, the
 /// dashboard, the webhooks list), read from <c>webhook_rollups</c> only: a read costs webhooks × periods
-/// in the window (at most 61 per webhook: minutes for up to an hour, hours up to 7 days, days beyond),
+/// in the window (at most 169 per webhook: minutes for up to an hour, hours up to 7 days, days beyond),
 /// never how many attempts there were. Windows are whole periods: "the last hour" starts at the start
 /// of the minute an hour ago, "24 hours" at the start of the hour 24 hours ago, "30 days" at midnight UTC 30 days ago.
 /// </summary>

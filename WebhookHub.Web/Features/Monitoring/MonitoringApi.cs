@@ -19,10 +19,11 @@ public static class MonitoringApi
     }
 
     /// <summary>
-    /// Per webhook over the window (15m, 1h, 24h, 7d, 30d; whole minutes), from the minute rollups: counts, success rate,
+    /// Per webhook over the window (15m and 1h in whole minutes, 24h and 7d in whole hours, 30d in whole UTC days), from the
+    /// rollups: counts, success rate,
     /// average and p50/p95 latency. The percentiles come from a log-scale histogram (bounds 2^(k/4) ms): each is its
     /// bucket's upper bound, never below the exact value and at most 19% (plus rounding to a whole ms) above it.
-    /// <c>lastFailure.at</c> is the minute of the latest failure (its status code, error and delivery are null here:
+    /// <c>lastFailure.at</c> is the start of the period (minute, hour or day) of the latest failure (its status code, error and delivery are null here:
     /// the rollups count, the history tells; <c>GET /api/webhooks/{id}/deliveries?status=failed</c>).
     /// </summary>
     public static async Task<Results<Ok<Summary>, ValidationProblem>> GetSummary(
