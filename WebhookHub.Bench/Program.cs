@@ -22,6 +22,12 @@ public static class BenchMain
             await Soak.RunAsync(args);
             return;
         }
+        // dotnet run -c Release --project WebhookHub.Bench -- history [--attempts 250000]
+        if (args.FirstOrDefault() == "history")
+        {
+            await HistoryBench.RunAsync(args);
+            return;
+        }
         var quick = args.Contains("--quick");
         var fanoutOnly = args.Contains("--fanout-only");
         var fanoutWebhooks = 100;
@@ -181,7 +187,7 @@ public static class BenchMain
         try { Directory.Delete(root, true); } catch (IOException) { }
     }
 
-    private static async Task<Guid> Report(HttpClient api, string route)
+    internal static async Task<Guid> Report(HttpClient api, string route)
     {
         var response = await api.PostAsJsonAsync("/api/policy-changes", new { route, source = "https://bench.example/" + route, diff = "--- a/fees\n+++ b/fees\n-Application fee: £490\n+Application fee: £524\n", summary = "Fee rises" });
         response.EnsureSuccessStatusCode();
@@ -203,11 +209,11 @@ public static class BenchMain
     private static string SampleBody() =>
         "{\"id\":\"evt_plain\",\"type\":\"policy_change.detected\",\"timestamp\":\"2026-11-29T07:00:00Z\",\"data\":{\"policyChangeId\":\"00000000-0000-0000-0000-000000000000\",\"route\":\"bench\",\"source\":\"https://bench.example/\",\"detectedAt\":\"2026-11-29T07:00:00Z\",\"diff\":\"--- a/fees\\n+++ b/fees\\n-Application fee: £490\\n+Application fee: £524\\n\",\"summary\":\"Fee rises\"}}";
 
-    private static double Median(List<double> values) => Pct(values.Order().ToArray(), 0.5);
+    internal static double Median(List<double> values) => Pct(values.Order().ToArray(), 0.5);
 
     private static double Pct(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    private static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+    internal static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static double PeakRssMb()
     {

@@ -62,6 +62,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<DeliveryNotifier>();
         services.AddScoped<DeliveryJob>();
         services.AddScoped<RowWriter>();
+        services.AddScoped<RollupWriter>();
+        services.AddScoped<RollupBackfill>();
         services.AddSingleton<FanoutDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<FanoutDispatcher>());
         services.AddHostedService<WalCheckpointer>();
@@ -74,13 +76,14 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Applies migrations, switches the database to WAL, and bootstraps roles and the first admin.</summary>
+    /// <summary>Applies migrations, switches the database to WAL, builds rollups for an upgraded hub, and bootstraps roles and the first admin.</summary>
     public static async Task InitializeWebhookHubAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
         await db.Database.MigrateAsync(ct);
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        await scope.ServiceProvider.GetRequiredService<RollupBackfill>().RunAsync(ct);
         await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
 
         var options = scope.ServiceProvider.GetRequiredService<IOptions<WebhookHubOptions>>().Value;

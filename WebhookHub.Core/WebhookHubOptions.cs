@@ -97,6 +97,12 @@ public sealed class RetentionOptions
     /// <summary>Attempt rows, finished deliveries and their events older than this are purged; 0 keeps everything.</summary>
     public int Days { get; set; } = 30;
 
+    /// <summary>
+    /// Hour and day rollups (the monitoring figures) older than this are purged (minute rollups after 2 days);
+    /// kept far longer than attempts because they are small and feed the 7- and 30-day windows. 0 keeps everything.
+    /// </summary>
+    public int RollupDays { get; set; } = 400;
+
     /// <summary>Rows per delete; each batch is its own short transaction, so deliveries never wait long for the write lock.</summary>
     public int BatchSize { get; set; } = 1000;
 

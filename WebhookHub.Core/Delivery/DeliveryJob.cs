@@ -24,6 +24,7 @@ public sealed partial class DeliveryJob(
     WebhookHubDbContext db,
     SqliteWriteGate writes,
     RowWriter rows,
+    RollupWriter rollups,
     WebhookSender sender,
     RetryPolicy retryPolicy,
     IBackgroundJobClient jobs,
@@ -247,7 +248,7 @@ public sealed partial class DeliveryJob(
         return recorded;
     }
 
-    /// <summary>The record step: one attempt row per result and the delivery's new state, in one transaction.</summary>
+    /// <summary>The record step: one attempt row per result, the delivery's new state and the rollups, in one transaction.</summary>
     private async Task<List<DeliveryAttempt>> RecordAsync(WebhookEvent evt, List<Sent> batch, string? jobId, bool followUps, CancellationToken ct)
     {
         var now = Now;
@@ -298,6 +299,8 @@ public sealed partial class DeliveryJob(
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             await rows.InsertAsync(attempts, ct);
             await rows.UpdateAsync(deliveries, AttemptColumns, ct);
+            // The monitoring figures, in the same commit as the rows they count: one upsert per webhook and minute (hour, day).
+            await rollups.AddAsync(Rollup.Of(attempts), ct);
             await transaction.CommitAsync(ct);
         }, ct);
 

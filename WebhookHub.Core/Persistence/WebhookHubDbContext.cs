@@ -16,6 +16,7 @@ public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> op
     public DbSet<WebhookEvent> Events => Set<WebhookEvent>();
     public DbSet<Delivery.Delivery> Deliveries => Set<Delivery.Delivery>();
     public DbSet<DeliveryAttempt> Attempts => Set<DeliveryAttempt>();
+    public DbSet<Rollup> Rollups => Set<Rollup>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
 

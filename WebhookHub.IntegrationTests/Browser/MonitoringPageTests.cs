@@ -122,7 +122,7 @@ public sealed class MonitoringPageTests(BrowserFixture fixture, ITestOutputHelpe
 
         var wide = await Infrastructure.Browser.ScreenshotAsync(page, "monitoring-1280");
         await page.GetByTestId("window-24h").ClickAsync();
-        await Expect(page.GetByTestId("throughput")).ToContainTextAsync("per 30 minutes");
+        await Expect(page.GetByTestId("throughput")).ToContainTextAsync("per hour");
         await Expect(page.GetByTestId("total-attempts")).ToHaveTextAsync(total.ToString());
         // Opened wide, then narrowed: the layout must follow.
         var narrowPage = await fixture.Browser.NewSignedInPageAsync(App.BaseAddress);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Signing;
@@ -285,6 +286,20 @@ public sealed class DeliveryPipelineTests(AppFixture fixture) : IClassFixture<Ap
 
         var json = await admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/{hook.Id}/deliveries/export?format=json&status=success");
         Assert.Equal(200, Assert.Single(json.EnumerateArray()).GetProperty("statusCode").GetInt32());
+
+        // By cursor: the first page hands out nextCursor, the last page none.
+        var first = await admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/{hook.Id}/deliveries?pageSize=1");
+        Assert.False(first.GetProperty("totalIsLowerBound").GetBoolean());
+        var cursor = first.GetProperty("nextCursor").GetString();
+        var second = await admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/{hook.Id}/deliveries?pageSize=1&cursor={cursor}");
+        Assert.Equal(1, Assert.Single(second.GetProperty("items").EnumerateArray()).GetProperty("attemptNumber").GetInt32());
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("nextCursor").ValueKind);
+        await AssertProblemNames(admin, $"/api/webhooks/{hook.Id}/deliveries?cursor=bogus", "cursor");
+
+        // Every webhook's history in one file, for admins and operators.
+        var all = await admin.GetAsync($"/api/deliveries/export?format=json&status=retrying&from={DateTime.UtcNow.AddMinutes(-5):O}");
+        Assert.Contains("deliveries.json", all.Content.Headers.ContentDisposition?.FileName);
+        Assert.Contains((await all.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray(), a => a.GetProperty("webhookId").GetGuid() == hook.Id);
     }
 
     [Fact]
@@ -331,6 +346,7 @@ public sealed class DeliveryPipelineTests(AppFixture fixture) : IClassFixture<Ap
         Assert.Single((await owner.GetFromJsonAsync<JsonElement>("/api/dead-letters")).EnumerateArray());
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/api/webhooks/{hook.Id}/deliveries")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/api/webhooks/{hook.Id}/deliveries/export")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await owner.GetAsync("/api/deliveries/export")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsync($"/api/webhooks/{hook.Id}/test", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsync($"/api/dead-letters/{deliveryId}/retry", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsJsonAsync("/api/dead-letters/retry", new { webhookId = hook.Id })).StatusCode);
@@ -360,8 +376,16 @@ public sealed class DeliveryPipelineTests(AppFixture fixture) : IClassFixture<Ap
         Assert.Equal(1, mine.GetProperty("countsByStatus").GetProperty("failed").GetInt32());
         Assert.Equal(1, mine.GetProperty("countsByStatus").GetProperty("success").GetInt32());
         Assert.True(mine.GetProperty("p95Ms").GetInt64() >= 0);
-        Assert.Equal(400, mine.GetProperty("lastFailure").GetProperty("statusCode").GetInt32());
+        // From the rollups, a failure is known by its minute; the history has its answer.
+        var lastFailure = mine.GetProperty("lastFailure").GetProperty("at").GetDateTime();
+        Assert.Equal(0, lastFailure.Second);
+        Assert.InRange(lastFailure, DateTime.UtcNow.AddMinutes(-3), DateTime.UtcNow);
+        // The rollups were written by the pipeline with the attempt rows, and agree with them.
+        var rollups = await QueryAsync(App, db => db.Rollups.Where(r => r.WebhookId == hook.Id && r.SpanMinutes == Rollup.Minute).ToListAsync());
+        Assert.Equal((1, 1, 0), (rollups.Sum(r => r.Succeeded), rollups.Sum(r => r.Failed), rollups.Sum(r => r.Retrying)));
+        Assert.Equal((await AttemptsAsync(App, hook.Id)).Sum(a => a.DurationMs), rollups.Sum(r => r.DurationSumMs));
         await AssertProblemNames(admin, "/api/monitoring/summary?window=2d", "window");
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/monitoring/summary?window=30d")).StatusCode);
     }
 
     [Fact]

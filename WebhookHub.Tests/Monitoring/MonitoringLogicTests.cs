@@ -37,18 +37,25 @@ public sealed class MonitoringLogicTests
         Assert.Equal((HealthState.Healthy, "no attempts"), HealthRule.Classify(Health(null, null, attempts: 0), 0));
     }
 
+    private static PeriodCounts Minute(DateTime at, int succeeded = 1, int failed = 0) => new(Rollup.MinuteOf(at), succeeded, failed);
+
+    private static StatsWindow Loaded(IReadOnlyList<PeriodCounts>? perMinute = null, RollupTotals? totals = null) => new(
+        [new WebhookInfo(Hook, "owner", "orders", true)],
+        totals is null ? new Dictionary<Guid, RollupTotals>() : new Dictionary<Guid, RollupTotals> { [Hook] = totals },
+        perMinute ?? [], [], []);
+
     [Fact]
     public void Chart_buckets_per_minute_cover_the_whole_window_and_add_up_to_the_totals()
     {
         var window = TimeSpan.FromMinutes(15);
-        var attempts = new[]
+        var minutes = new[]
         {
-            Attempt(Now.AddMinutes(-15).AddSeconds(1)),              // the oldest, partial minute
-            Attempt(Now.AddSeconds(-5)), Attempt(Now.AddSeconds(-4), AttemptStatus.Failed), Attempt(Now.AddSeconds(-3), AttemptStatus.Retrying),
-            Attempt(Now.AddMinutes(-16)),                            // outside the window
+            Minute(Now.AddMinutes(-15)),                             // the window's first (whole) minute
+            Minute(Now.AddSeconds(-5), succeeded: 1, failed: 2),
+            Minute(Now.AddMinutes(-16)),                             // outside the window
         };
 
-        var series = Throughput.Build(attempts, Now, window);
+        var series = Throughput.Build(minutes, Now, window);
 
         Assert.Equal(TimeSpan.FromMinutes(1), series.Bucket);
         Assert.Equal(16, series.Successes.Length);                   // 09:52 … 10:07
@@ -61,32 +68,40 @@ public sealed class MonitoringLogicTests
         Assert.InRange(series.Labels.Count(l => l.Length > 0), 2, 8);
     }
 
-    [Fact]
-    public void A_day_is_charted_in_half_hours()
+    [Theory]
+    [InlineData("24h", 60, 25, "hour")]
+    [InlineData("7d", 60, 169, "hour")]
+    [InlineData("30d", 1440, 31, "day")]
+    public void Longer_windows_read_and_chart_hours_or_days(string window, int bucketMinutes, int bars, string name)
     {
-        var series = Throughput.Build([Attempt(Now.AddHours(-23))], Now, TimeSpan.FromHours(24));
-        Assert.Equal(TimeSpan.FromMinutes(30), series.Bucket);
-        Assert.Equal(49, series.Successes.Length);
-        Assert.Equal(1, series.TotalSuccesses);
+        var span = DeliveryStats.Windows[window];
+        var series = Throughput.Build([new PeriodCounts(Rollup.StartOf(Now.AddHours(-23), bucketMinutes), 1, 0), new PeriodCounts(Rollup.StartOf(Now, bucketMinutes), 1, 0)], Now, span);
+        Assert.Equal(TimeSpan.FromMinutes(bucketMinutes), series.Bucket);
+        Assert.Equal(name, series.BucketName);
+        Assert.Equal(bars, series.Successes.Length);
+        Assert.Equal(2, series.TotalSuccesses);
     }
 
     [Fact]
-    public void Every_event_counts_once_even_when_a_reload_already_has_it()
+    public void Events_before_a_load_began_are_in_it_and_events_during_it_are_added_to_it()
     {
         var dashboard = new LiveDashboard(TimeSpan.FromMinutes(15));
-        var early = Attempt(Now.AddSeconds(-20));
+        dashboard.Apply(Attempt(Now.AddSeconds(-20)));              // before the load began: its row is in the load
+        dashboard.BeginLoad();
         var during = Attempt(Now.AddSeconds(-1));
-        dashboard.Apply(early);                                     // before the first load: held
-        dashboard.Apply(during);
-        dashboard.Load(new StatsWindow([new WebhookInfo(Hook, "owner", "orders", true)], [early]), Now.AddSeconds(-2));
+        Assert.False(dashboard.Apply(during));                      // held until the load arrives
+        var loadedTotals = new RollupTotals();
+        loadedTotals.Add(Attempt(Now.AddSeconds(-20)));
+        dashboard.Load(Loaded([Minute(Now.AddSeconds(-20))], loadedTotals));
 
-        Assert.False(dashboard.Apply(during));                      // a repeat changes nothing
         Assert.True(dashboard.Apply(Attempt(Now, AttemptStatus.Failed)));
         var view = dashboard.View(Now);
         Assert.Equal(3, view.Totals.Attempts);
         Assert.Equal((2, 1), (view.Totals.Successes, view.Totals.Failures));
+        Assert.Equal(3, view.Throughput.TotalSuccesses + view.Throughput.TotalFailures);
         Assert.Equal(AttemptStatus.Failed, view.Feed[0].Attempt.Status);
         Assert.Single(view.RecentFailures);
+        Assert.Equal(500, view.Health[0].Health.LastFailure!.StatusCode);
     }
 
     [Fact]
@@ -94,18 +109,19 @@ public sealed class MonitoringLogicTests
     {
         var dashboard = new LiveDashboard(TimeSpan.FromMinutes(15));
         var someoneElses = Guid.NewGuid();
-        dashboard.Apply(Attempt(Now, webhook: someoneElses));       // held before the load, dropped by it
-        dashboard.Load(new StatsWindow([new WebhookInfo(Hook, "owner", "orders", true)], []), Now);
+        dashboard.BeginLoad();
+        dashboard.Apply(Attempt(Now, webhook: someoneElses));       // held during the load, dropped by it
+        dashboard.Load(Loaded());
 
         Assert.False(dashboard.Apply(Attempt(Now, webhook: someoneElses)));
         Assert.Equal(0, dashboard.View(Now).Totals.Attempts);
     }
 
     [Fact]
-    public void Five_failures_in_a_row_make_a_mostly_good_webhook_failing_and_switching_it_off_shows_at_once()
+    public void Five_failures_since_the_last_success_make_a_mostly_good_webhook_failing_and_switching_it_off_shows_at_once()
     {
         var dashboard = new LiveDashboard(TimeSpan.FromHours(1));
-        dashboard.Load(new StatsWindow([new WebhookInfo(Hook, "owner", "orders", true)], []), Now);
+        dashboard.Load(Loaded());
         for (var i = 0; i < 30; i++) dashboard.Apply(Attempt(Now.AddMinutes(-30).AddSeconds(i)));
         for (var i = 0; i < 5; i++) dashboard.Apply(Attempt(Now.AddSeconds(-10 + i), AttemptStatus.Failed));
 
@@ -117,11 +133,11 @@ public sealed class MonitoringLogicTests
     }
 
     [Fact]
-    public void Attempts_leave_the_window_as_time_passes()
+    public void Minutes_leave_the_chart_as_time_passes()
     {
         var dashboard = new LiveDashboard(TimeSpan.FromMinutes(15));
-        dashboard.Load(new StatsWindow([new WebhookInfo(Hook, "owner", "orders", true)], [Attempt(Now.AddMinutes(-14))]), Now);
-        Assert.Equal(1, dashboard.View(Now).Totals.Attempts);
-        Assert.Equal(0, dashboard.View(Now.AddMinutes(2)).Totals.Attempts);
+        dashboard.Load(Loaded([Minute(Now.AddMinutes(-14))]));
+        Assert.Equal(1, dashboard.View(Now).Throughput.TotalSuccesses);
+        Assert.Equal(0, dashboard.View(Now.AddMinutes(2)).Throughput.TotalSuccesses);
     }
 }

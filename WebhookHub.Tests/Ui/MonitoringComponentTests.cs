@@ -50,9 +50,8 @@ public sealed class MonitoringComponentTests
     {
         await using var context = NewContext();
         var now = new DateTime(2026, 11, 29, 10, 7, 30, DateTimeKind.Utc);
-        AttemptRecorded At(int secondsAgo, AttemptStatus status) =>
-            new(Guid.NewGuid(), Guid.NewGuid(), "policy.change.detected", 1, status, 200, 10, null, now.AddSeconds(-secondsAgo));
-        var series = Throughput.Build([At(5, AttemptStatus.Success), At(70, AttemptStatus.Success), At(8, AttemptStatus.Failed)], now, TimeSpan.FromMinutes(15));
+        PeriodCounts At(int secondsAgo, int succeeded, int failed) => new(Rollup.MinuteOf(now.AddSeconds(-secondsAgo)), succeeded, failed);
+        var series = Throughput.Build([At(5, 1, 1), At(70, 1, 0)], now, TimeSpan.FromMinutes(15));
 
         var chart = context.Render<ThroughputChart>(p => p.Add(c => c.Series, series));
 

@@ -35,10 +35,13 @@ internal sealed class DeliveryAttemptConfiguration : IEntityTypeConfiguration<De
         entity.Property(a => a.HangfireJobId).HasMaxLength(64);
         entity.Property(a => a.ResponseBody).HasMaxLength(4096);
         entity.HasOne<Delivery.Delivery>().WithMany().HasForeignKey(a => a.DeliveryId);
-        entity.HasIndex(a => new { a.WebhookId, a.CreatedAt });
-        entity.HasIndex(a => new { a.WebhookId, a.Status, a.CreatedAt });
+        // History reads newest first by (created_at, id), the cursor's order; each filter has an index in
+        // that order, so a page reads its own rows and stops (HistoryQueryPlanTests checks the plans).
+        entity.HasIndex(a => new { a.WebhookId, a.CreatedAt, a.Id });
+        entity.HasIndex(a => new { a.WebhookId, a.Status, a.CreatedAt, a.Id });
+        entity.HasIndex(a => new { a.Status, a.CreatedAt, a.Id });
+        entity.HasIndex(a => new { a.CreatedAt, a.Id });
         entity.HasIndex(a => a.DeliveryId);
-        entity.HasIndex(a => a.CreatedAt);
         entity.ToSnakeCaseTable("webhook_deliveries");
     }
 }

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
 using WebhookHub.Web.Api;
 
@@ -13,6 +14,14 @@ public static class DeliveriesApi
 {
     public sealed record TestResult(Guid DeliveryId, string EventId, string Status, int? StatusCode, long DurationMs, string? Error, string? ResponseBody);
 
+    /// <summary>
+    /// One page of attempts, newest first. <c>total</c> counts matching attempts up to 10,000; when more
+    /// match it is 10000 and <c>totalIsLowerBound</c> is true (show "10,000+"). <c>nextCursor</c>, passed
+    /// back as <c>cursor</c>, gives the next page at the same cost at any depth, without duplicates or gaps
+    /// while new attempts arrive; null on the last page.
+    /// </summary>
+    public sealed record AttemptPage(IReadOnlyList<AttemptRow> Items, int Page, int PageSize, int Total, bool TotalIsLowerBound, string? NextCursor);
+
     public static IEndpointRouteBuilder MapDeliveriesApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/webhooks/{id:guid}").WithTags("Deliveries")
@@ -20,6 +29,10 @@ public static class DeliveriesApi
         group.MapPost("/test", SendTest);
         group.MapGet("/deliveries", ListAttempts);
         group.MapGet("/deliveries/export", ExportAttempts);
+        // Every webhook's attempts in one file: the /deliveries page's export, for the people who see them all.
+        app.MapGet("/api/deliveries/export", ExportAllAttempts).WithTags("Deliveries")
+            .RequireAuthorization(policy => policy.RequireRole(Roles.Admin, Roles.Operator))
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         return app;
     }
 
@@ -35,18 +48,22 @@ public static class DeliveriesApi
             attempt.DurationMs, attempt.ErrorMessage, attempt.ResponseBody));
     }
 
-    public static async Task<Results<Ok<PagedList<AttemptRow>>, NotFound, ValidationProblem>> ListAttempts(
+    /// <param name="cursor">The previous page's <c>nextCursor</c>; when given, <c>page</c> is ignored.</param>
+    public static async Task<Results<Ok<AttemptPage>, NotFound, ValidationProblem>> ListAttempts(
         Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, CancellationToken ct,
-        string? status = null, DateTime? from = null, DateTime? to = null, int page = 1, int pageSize = 50)
+        string? status = null, DateTime? from = null, DateTime? to = null, int page = 1, int pageSize = 50, string? cursor = null)
     {
         if (Paging.Validate(page, pageSize) is { } problem) return problem;
+        var after = HistoryCursor.Parse(cursor);
+        if (cursor is not null && after is null) return FieldErrors.Single("cursor", "cursor must be a nextCursor from a previous page.");
         var (filter, problem2) = Filter(status, from, to);
         if (problem2 is not null) return problem2;
         var visible = db.Webhooks.VisibleTo(user);
         if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
 
-        var (rows, total) = await history.PageAsync(visible, id, filter, (page - 1) * pageSize, pageSize, ct);
-        return TypedResults.Ok(new PagedList<AttemptRow>(rows.Select(AttemptRow.From).ToList(), page, pageSize, total));
+        var result = await history.PageAsync(visible, id, filter, after, (page - 1) * pageSize, pageSize, ct);
+        return TypedResults.Ok(new AttemptPage(result.Items.Select(AttemptRow.From).ToList(), after is null ? page : 0, pageSize,
+            result.Total, result.TotalIsLowerBound, result.Next?.ToString()));
     }
 
     /// <summary>Streams the filtered attempts, newest first, as CSV (CsvHelper) or a JSON array; nothing is buffered whole.</summary>
@@ -54,15 +71,29 @@ public static class DeliveriesApi
         Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, HttpContext http, CancellationToken ct,
         string? format = "csv", string? status = null, DateTime? from = null, DateTime? to = null)
     {
+        var visible = db.Webhooks.VisibleTo(user);
+        if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
+        return await ExportAsync(visible, id, $"webhook-{id}-deliveries", history, http, format, status, from, to, ct);
+    }
+
+    /// <summary>Every webhook's attempts (Admin, Operator), filtered like one webhook's, streamed the same way.</summary>
+    public static async Task<Results<EmptyHttpResult, NotFound, ValidationProblem>> ExportAllAttempts(
+        ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, HttpContext http, CancellationToken ct,
+        string? format = "csv", string? status = null, DateTime? from = null, DateTime? to = null) =>
+        await ExportAsync(db.Webhooks.VisibleTo(user), null, "deliveries", history, http, format, status, from, to, ct);
+
+    private static async Task<Results<EmptyHttpResult, NotFound, ValidationProblem>> ExportAsync(
+        IQueryable<Core.Webhooks.Webhook> visible, Guid? id, string name, DeliveryHistory history, HttpContext http,
+        string? format, string? status, DateTime? from, DateTime? to, CancellationToken ct)
+    {
         format = (format ?? "csv").ToLowerInvariant();
         if (format is not ("csv" or "json")) return FieldErrors.Single("format", "format must be csv or json.");
         var (filter, problem) = Filter(status, from, to);
         if (problem is not null) return problem;
-        var visible = db.Webhooks.VisibleTo(user);
-        if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
 
+        // One streaming query (EF reads row by row, no tracking): memory stays flat for any number of rows.
         var rows = history.Query(visible, id, filter).AsAsyncEnumerable().Select(AttemptRow.From);
-        http.Response.Headers.ContentDisposition = $"attachment; filename=\"webhook-{id}-deliveries.{format}\"";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}.{format}\"";
         if (format == "json")
         {
             http.Response.ContentType = "application/json";

@@ -22,14 +22,14 @@ public static class HealthRule
     public const long SlowP95Ms = 5_000;
 
     public const string Description =
-        "Disabled: switched off. Failing: under 80 % of attempts succeeded, or the last 5 attempts all failed. " +
+        "Disabled: switched off. Failing: under 80 % of attempts succeeded, or 5 attempts failed since the last success. " +
         "Degraded: under 99 % succeeded, or p95 latency over 5 s. Healthy: anything else, including no attempts in the window.";
 
-    /// <param name="trailingFailures">Failed attempts in a row at the end of the window (0 if the last one succeeded).</param>
+    /// <param name="trailingFailures">Failed attempts since the last success in the window (<see cref="RollupTotals.TrailingFailures"/>).</param>
     public static (HealthState State, string Why) Classify(WebhookHealth health, int trailingFailures)
     {
         if (!health.IsActive) return (HealthState.Disabled, "switched off");
-        if (trailingFailures >= FailingStreak) return (HealthState.Failing, $"last {trailingFailures} attempts failed");
+        if (trailingFailures >= FailingStreak) return (HealthState.Failing, $"{trailingFailures} failed since the last success");
         if (health.SuccessRate is { } rate)
         {
             if (rate < FailingBelow) return (HealthState.Failing, $"{rate:P0} succeeded");

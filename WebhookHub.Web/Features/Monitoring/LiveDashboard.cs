@@ -2,7 +2,7 @@ using WebhookHub.Core.Delivery;
 
 namespace WebhookHub.Web.Features.Monitoring;
 
-public sealed record Totals(int Attempts, int Deliveries, int Successes, int Failures, double? SuccessRate, long? P50Ms, long? P95Ms);
+public sealed record Totals(int Attempts, int DeadLetters, int Successes, int Failures, double? SuccessRate, long? P50Ms, long? P95Ms);
 
 public sealed record HealthRow(WebhookHealth Health, HealthState State, string Why);
 
@@ -12,48 +12,57 @@ public sealed record DashboardView(
     Totals Totals, IReadOnlyList<HealthRow> Health, ThroughputSeries Throughput, IReadOnlyList<FeedItem> Feed, IReadOnlyList<FeedItem> RecentFailures);
 
 /// <summary>
-/// One dashboard's window of attempts, kept in memory: loaded from the database, then every notifier
-/// event is applied at once (so no count is lost however fast they come), and a view is computed only
-/// when the page renders. Not thread-safe: the page guards it with a lock.
+/// One dashboard's window as rollups kept in memory: per-webhook totals and histograms, and counts per
+/// period (the chart's bars), loaded from <c>webhook_rollups</c> (never from raw attempts), then every notifier
+/// event is added at once, so no count is lost however fast they come; a view is computed only when
+/// the page renders. A reload replaces everything: events that arrive while it runs are kept and added
+/// on top (see <see cref="BeginLoad"/>). Not thread-safe: the page guards it with a lock.
 /// </summary>
 public sealed class LiveDashboard(TimeSpan window)
 {
     public const int FeedSize = 15;
     public const int FailureListSize = 6;
 
-    /// <summary>How far back a reload keeps attempts it may have missed: rows are saved shortly before their event is published.</summary>
-    private static readonly TimeSpan LoadSlack = TimeSpan.FromSeconds(30);
-
     private Dictionary<Guid, WebhookInfo> _webhooks = [];
-    private List<AttemptRecorded> _attempts = [];
-    private HashSet<(Guid, int)> _seen = [];
-    private bool _loaded;
+    private Dictionary<Guid, RollupTotals> _totals = [];
+    private SortedDictionary<DateTime, (int Succeeded, int Failed)> _perPeriod = [];
+    private List<AttemptRecorded> _feed = [];
+    private List<AttemptRecorded> _failures = [];
+    private readonly List<AttemptRecorded> _sinceLoadBegan = [];
+    private bool _loaded, _loading;
 
     public TimeSpan Window => window;
 
     /// <summary>
-    /// Takes a fresh load. Attempts applied while the query ran may be missing from it, so recent ones
-    /// not in it are kept; before the first load nothing is known to be visible, so everything is held
-    /// until the load says which webhooks count.
+    /// Called (under the page's lock) just before a reload's query. Events published before it were
+    /// committed before it, so the query sees them; events from now on are held and added to the
+    /// load. An attempt committed just before the query but published during it is counted twice
+    /// until the next minute's reload; that window is the time between a commit and its publish.
     /// </summary>
-    public void Load(StatsWindow loaded, DateTime loadStartedAt)
+    public void BeginLoad()
     {
-        _webhooks = loaded.Webhooks.ToDictionary(w => w.Id);
-        var seen = loaded.Attempts.Select(Key).ToHashSet();
-        var attempts = loaded.Attempts.ToList();
-        attempts.AddRange(_attempts.Where(a => a.At >= loadStartedAt - LoadSlack && _webhooks.ContainsKey(a.WebhookId) && seen.Add(Key(a))));
-        _attempts = attempts.OrderBy(a => a.At).ToList();
-        _seen = seen;
-        _loaded = true;
+        _sinceLoadBegan.Clear();
+        _loading = true;
     }
 
-    /// <summary>True when the attempt changes what this dashboard shows (a visible webhook, not seen before).</summary>
+    public void Load(StatsWindow loaded)
+    {
+        _webhooks = loaded.Webhooks.ToDictionary(w => w.Id);
+        _totals = _webhooks.Keys.ToDictionary(id => id, id => loaded.Totals.GetValueOrDefault(id) ?? new RollupTotals());
+        _perPeriod = new SortedDictionary<DateTime, (int, int)>(loaded.PerPeriod.ToDictionary(m => m.Start, m => (m.Succeeded, m.Failed)));
+        _feed = loaded.Latest.Reverse().ToList();
+        _failures = loaded.LatestFailures.Reverse().ToList();
+        _loaded = true;
+        _loading = false;
+        foreach (var attempt in _sinceLoadBegan) Add(attempt);
+        _sinceLoadBegan.Clear();
+    }
+
+    /// <summary>True when the attempt changes what this dashboard shows (a visible webhook).</summary>
     public bool Apply(AttemptRecorded attempt)
     {
-        if (_loaded && !_webhooks.ContainsKey(attempt.WebhookId)) return false;
-        if (!_seen.Add(Key(attempt))) return false;
-        _attempts.Add(attempt);
-        return true;
+        if (_loading) _sinceLoadBegan.Add(attempt);
+        return _loaded && Add(attempt);
     }
 
     public bool Apply(WebhookStateChanged change)
@@ -64,34 +73,52 @@ public sealed class LiveDashboard(TimeSpan window)
         return true;
     }
 
-    public DashboardView View(DateTime now)
+    private bool Add(AttemptRecorded attempt)
     {
-        var since = now - window;
-        _attempts.RemoveAll(a => a.At < since);
-        var attempts = _attempts.Where(a => _webhooks.ContainsKey(a.WebhookId)).ToList();
-        var durations = attempts.Select(a => a.DurationMs).Order().ToArray();
-        var successes = attempts.Count(a => a.Status == AttemptStatus.Success);
-        var totals = new Totals(attempts.Count, attempts.Select(a => a.DeliveryId).Distinct().Count(), successes, attempts.Count - successes,
-            attempts.Count == 0 ? null : (double)successes / attempts.Count,
-            DeliveryStats.Percentile(durations, 0.50), DeliveryStats.Percentile(durations, 0.95));
-
-        var byWebhook = attempts.ToLookup(a => a.WebhookId);
-        var health = DeliveryStats.Summarize(_webhooks.Values.OrderBy(w => w.Name), attempts)
-            .Select(h =>
-            {
-                var (state, why) = HealthRule.Classify(h, TrailingFailures(byWebhook[h.WebhookId]));
-                return new HealthRow(h, state, why);
-            })
-            .ToList();
-
-        var newestFirst = Enumerable.Reverse(attempts).Select(a => new FeedItem(a, _webhooks[a.WebhookId].Name));
-        return new DashboardView(totals, health, Throughput.Build(attempts, now, window),
-            newestFirst.Take(FeedSize).ToList(),
-            newestFirst.Where(f => f.Attempt.Status != AttemptStatus.Success).Take(FailureListSize).ToList());
+        if (!_totals.TryGetValue(attempt.WebhookId, out var totals)) return false;
+        totals.Add(attempt);
+        var period = Rollup.StartOf(attempt.At, DeliveryStats.SpanFor(window));
+        var (succeeded, failed) = _perPeriod.GetValueOrDefault(period);
+        _perPeriod[period] = attempt.Status == AttemptStatus.Success ? (succeeded + 1, failed) : (succeeded, failed + 1);
+        Push(_feed, attempt, FeedSize);
+        if (attempt.Status != AttemptStatus.Success) Push(_failures, attempt, FailureListSize);
+        return true;
     }
 
-    private static int TrailingFailures(IEnumerable<AttemptRecorded> oldestFirst) =>
-        oldestFirst.Reverse().TakeWhile(a => a.Status != AttemptStatus.Success).Count();
+    private static void Push(List<AttemptRecorded> oldestFirst, AttemptRecorded attempt, int keep)
+    {
+        oldestFirst.Add(attempt);
+        if (oldestFirst.Count > keep) oldestFirst.RemoveRange(0, oldestFirst.Count - keep);
+    }
 
-    private static (Guid, int) Key(AttemptRecorded a) => (a.DeliveryId, a.AttemptNumber);
+    public DashboardView View(DateTime now)
+    {
+        var since = DeliveryStats.Since(now, window);
+        // Totals leave the window at the next minute's reload; the chart's periods go at once.
+        foreach (var old in _perPeriod.Keys.TakeWhile(m => m < since).ToList()) _perPeriod.Remove(old);
+        var live = _webhooks.Values.OrderBy(w => w.Name).Select(w => (Webhook: w, Totals: _totals.GetValueOrDefault(w.Id) ?? new RollupTotals())).ToList();
+
+        var all = new RollupTotals();
+        foreach (var (_, t) in live)
+        {
+            all.Succeeded += t.Succeeded; all.Retrying += t.Retrying; all.Failed += t.Failed; all.DurationSumMs += t.DurationSumMs;
+            for (var k = 0; k < t.Latency.Length; k++) all.Latency[k] += t.Latency[k];
+        }
+        var totals = new Totals(all.Attempts, all.Failed, all.Succeeded, all.Attempts - all.Succeeded,
+            all.Attempts == 0 ? null : (double)all.Succeeded / all.Attempts,
+            LatencyHistogram.Percentile(all.Latency, 0.50), LatencyHistogram.Percentile(all.Latency, 0.95));
+
+        var health = live.Select(x =>
+        {
+            var h = x.Totals.ToHealth(x.Webhook);
+            var (state, why) = HealthRule.Classify(h, x.Totals.TrailingFailures);
+            return new HealthRow(h, state, why);
+        }).ToList();
+
+        IEnumerable<FeedItem> NewestFirst(List<AttemptRecorded> oldestFirst) => Enumerable.Reverse(oldestFirst)
+            .Where(a => a.At >= since && _webhooks.ContainsKey(a.WebhookId))
+            .Select(a => new FeedItem(a, _webhooks[a.WebhookId].Name));
+        return new DashboardView(totals, health, Throughput.Build(_perPeriod.Select(m => new PeriodCounts(m.Key, m.Value.Succeeded, m.Value.Failed)), now, window),
+            NewestFirst(_feed).ToList(), NewestFirst(_failures).ToList());
+    }
 }

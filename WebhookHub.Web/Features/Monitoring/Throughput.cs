@@ -1,3 +1,4 @@
+using System.Globalization;
 using WebhookHub.Core.Delivery;
 
 namespace WebhookHub.Web.Features.Monitoring;
@@ -7,36 +8,40 @@ public sealed record ThroughputSeries(TimeSpan Bucket, DateTime FirstBucket, dou
 {
     public int TotalSuccesses => (int)Successes.Sum();
     public int TotalFailures => (int)Failures.Sum();
+
+    public string BucketName => Bucket == TimeSpan.FromMinutes(1) ? "minute" : Bucket == TimeSpan.FromHours(1) ? "hour" : "day";
 }
 
 public static class Throughput
 {
     private const int MaxLabels = 8;
 
-    /// <summary>A minute for 15 min and 1 h (15 or 60 bars); half an hour for a day (48 bars, not 1440).</summary>
-    public static TimeSpan BucketFor(TimeSpan window) => window <= TimeSpan.FromHours(1) ? TimeSpan.FromMinutes(1) : TimeSpan.FromMinutes(30);
+    /// <summary>The window's rollup period: minutes up to an hour (16 or 61 bars), hours up to a week (25 or 169), days beyond (31 for 30 days).</summary>
+    public static TimeSpan BucketFor(TimeSpan window) => TimeSpan.FromMinutes(DeliveryStats.SpanFor(window));
 
     /// <summary>
-    /// Buckets aligned to the clock, from the one holding <c>now - window</c> to the current one, so
-    /// every attempt in the window lands in a bar and the bars add up to the totals.
+    /// Buckets aligned to the clock (UTC), from the one holding the window's first minute to the current
+    /// one: one bar per rollup period of the window, so the bars add up to the totals.
     /// </summary>
-    public static ThroughputSeries Build(IEnumerable<AttemptRecorded> attempts, DateTime now, TimeSpan window)
+    public static ThroughputSeries Build(IEnumerable<PeriodCounts> periods, DateTime now, TimeSpan window)
     {
         var bucket = BucketFor(window);
-        var first = Floor(now - window, bucket);
+        var since = DeliveryStats.Since(now, window);
+        var first = Floor(since, bucket);
         var count = (int)((Floor(now, bucket) - first) / bucket) + 1;
         var successes = new double[count];
         var failures = new double[count];
-        foreach (var a in attempts)
+        foreach (var m in periods)
         {
-            if (a.At < now - window) continue;
-            var index = Math.Clamp((int)((a.At - first) / bucket), 0, count - 1);
-            if (a.Status == AttemptStatus.Success) successes[index]++;
-            else failures[index]++;
+            if (m.Start < since) continue;
+            var index = Math.Clamp((int)((m.Start - first) / bucket), 0, count - 1);
+            successes[index] += m.Succeeded;
+            failures[index] += m.Failed;
         }
+        var format = bucket >= TimeSpan.FromDays(1) ? "MMM d" : window > TimeSpan.FromDays(1) ? "MMM d HH:mm" : "HH:mm";
         var every = (int)Math.Ceiling(count / (double)MaxLabels);
         var labels = Enumerable.Range(0, count)
-            .Select(i => i % every == 0 ? (first + i * bucket).ToString("HH:mm") : "")
+            .Select(i => i % every == 0 ? (first + i * bucket).ToString(format, CultureInfo.InvariantCulture) : "")
             .ToArray();
         return new ThroughputSeries(bucket, first, successes, failures, labels);
     }
