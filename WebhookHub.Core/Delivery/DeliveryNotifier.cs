@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using WebhookHub.Core.Delivery.Endpoints;
 
 namespace WebhookHub.Core.Delivery;
 
@@ -23,12 +24,18 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
     public event Action<AttemptRecorded>? AttemptRecorded;
     public event Action<DeliveryDeadLettered>? DeadLettered;
     public event Action<WebhookStateChanged>? WebhookChanged;
+    public event Action<CircuitChanged>? CircuitChanged;
+    public event Action<RedriveProgress>? RedriveProgressed;
 
     public void Publish(AttemptRecorded e) => Raise(AttemptRecorded, e);
 
     public void Publish(DeliveryDeadLettered e) => Raise(DeadLettered, e);
 
     public void Publish(WebhookStateChanged e) => Raise(WebhookChanged, e);
+
+    public void Publish(CircuitChanged e) => Raise(CircuitChanged, e);
+
+    public void Publish(RedriveProgress e) => Raise(RedriveProgressed, e);
 
     private void Raise<T>(Action<T>? handlers, T e)
     {

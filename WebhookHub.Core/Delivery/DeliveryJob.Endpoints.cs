@@ -1,0 +1,159 @@
+using System.Threading.Channels;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Delivery.Endpoints;
+using WebhookHub.Core.Events;
+using WebhookHub.Core.Webhooks;
+
+namespace WebhookHub.Core.Delivery;
+
+/// <summary>What a redrive or a probe did with one delivery.</summary>
+public abstract record RedriveResult
+{
+    private RedriveResult() { }
+
+    /// <summary>Nothing to do: delivered meanwhile, already on the wire, or the webhook is off.</summary>
+    public sealed record Skipped : RedriveResult;
+
+    /// <summary>Its lane would not take it now (full, or the circuit opened again).</summary>
+    public sealed record Held(DateTime Until, string Reason) : RedriveResult;
+
+    public sealed record Attempted(AttemptStatus Status, int? StatusCode, long DurationMs) : RedriveResult;
+}
+
+/// <summary>
+/// The delivery pipeline's side of the endpoint lanes (<see cref="EndpointLanes"/>): parking what a lane
+/// cannot take now, handing slow sends off so the caller can move on, and the single-delivery attempts
+/// the redrive and the breaker's probes make. Kept beside <c>DeliveryJob.cs</c> so the core steps read as before.
+/// </summary>
+public sealed partial class DeliveryJob
+{
+    private TimeSpan HandOffAfter => TimeSpan.FromMilliseconds(Math.Max(1, options.Value.Delivery.Endpoints.HandOffAfterMs));
+
+    /// <summary>
+    /// Takes a lane slot for each first attempt; what its lane cannot take now (full, over its rate, circuit
+    /// open) is parked instead: retrying, with a scheduled job for when the lane expects room. No attempt
+    /// is made or counted for a parked delivery.
+    /// </summary>
+    private async Task<List<(Delivery Delivery, Webhook Webhook)>> AdmitAsync(
+        List<(Delivery Delivery, Webhook Webhook)> work, CancellationToken ct)
+    {
+        var admitted = new List<(Delivery, Webhook)>(work.Count);
+        var parked = new List<Delivery>();
+        var now = Now;
+        foreach (var item in work)
+        {
+            switch (lanes.TryEnter(item.Webhook, item.Delivery.Id))
+            {
+                case Admission.Go:
+                    admitted.Add(item);
+                    break;
+                case Admission.Wait wait:
+                    item.Delivery.Status = DeliveryStatus.Retrying;
+                    item.Delivery.NextAttemptAt = wait.Until;
+                    item.Delivery.LastError = "Waiting in the endpoint's lane: " + wait.Reason;
+                    item.Delivery.UpdatedAt = now;
+                    parked.Add(item.Delivery);
+                    break;
+            }
+        }
+        if (parked.Count > 0)
+        {
+            await writes.RunAsync(() => rows.UpdateAsync(parked, AttemptColumns, ct), ct);
+            await CreateFollowUpJobsAsync(parked, ct);
+        }
+        return admitted;
+    }
+
+    /// <summary>
+    /// Records as results arrive until every send has answered or <paramref name="patience"/> runs out;
+    /// false when sends are still on the wire (the caller hands them off).
+    /// </summary>
+    private async Task<bool> DrainAsync(WebhookEvent evt, ChannelReader<Sent> reader, List<DeliveryAttempt> recorded, string? jobId,
+        bool followUps, CancellationToken patience, CancellationToken ct)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(patience, ct);
+        var batch = new List<Sent>();
+        try
+        {
+            while (await reader.WaitToReadAsync(waiting.Token))
+            {
+                batch.Clear();
+                while (reader.TryRead(out var sent)) batch.Add(sent);
+                recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct));
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (patience.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The sends a fan-out or a retry job stopped waiting for: they stay in their lane and are recorded in a
+    /// scope of their own when they answer, with follow-up jobs (the job that started them has moved on).
+    /// </summary>
+    private void HandOff(WebhookEvent evt, ChannelReader<Sent> reader, Task sending, string? jobId)
+    {
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var job = scope.ServiceProvider.GetRequiredService<DeliveryJob>();
+                await job.DrainAsync(evt, reader, [], jobId, followUps: true, CancellationToken.None, CancellationToken.None);
+                await sending;
+            }
+            catch (Exception e)
+            {
+                // Left pending or retrying in app.db: the owed sweep or recovery picks it up.
+                LogHandOffFailed(e, evt.Id);
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Attempts one delivery now, outside Hangfire: the redrive of a recovered endpoint and the breaker's
+    /// probe. A dead letter (or any delivery when <paramref name="redrive"/>) starts a fresh budget recorded
+    /// as <c>redrive</c>; its old Hangfire job gives way, and the attempt's result makes the next one as usual.
+    /// </summary>
+    public async Task<RedriveResult> AttemptNowAsync(Guid deliveryId, bool redrive, CancellationToken ct)
+    {
+        var delivery = await db.Deliveries.AsNoTracking().FirstOrDefaultAsync(d => d.Id == deliveryId, ct);
+        if (delivery is null || delivery.Status is not (DeliveryStatus.Failed or DeliveryStatus.Retrying) || lanes.IsInFlight(deliveryId))
+            return new RedriveResult.Skipped();
+        var webhook = await db.Webhooks.AsNoTracking().FirstOrDefaultAsync(w => w.Id == delivery.WebhookId, ct);
+        if (webhook is null || !webhook.IsActive || webhook.DeletedAt is not null) return new RedriveResult.Skipped();
+        var evt = await db.Events.AsNoTracking().FirstAsync(e => e.Id == delivery.EventId, ct);
+
+        if (lanes.TryEnter(webhook, delivery.Id) is Admission.Wait wait) return new RedriveResult.Held(wait.Until, wait.Reason);
+        if (delivery.HangfireJobId is { } old) jobs.Delete(old);
+        delivery.HangfireJobId = null;
+        if (redrive || delivery.Status == DeliveryStatus.Failed)
+        {
+            delivery.BudgetStartsAfterAttempt = delivery.AttemptCount;
+            delivery.BudgetTrigger = AttemptTrigger.Redrive;
+        }
+        delivery.Status = DeliveryStatus.Retrying;
+        var attempt = (await AttemptAsync(evt, [(delivery, webhook)], null, followUps: true, ct)).Single();
+        return new RedriveResult.Attempted(attempt.Status, attempt.StatusCode, attempt.DurationMs);
+    }
+
+    /// <summary>
+    /// The delivery the breaker probes an open endpoint with: its oldest parked one, else its latest dead
+    /// letter since it broke; null when it has neither (the next delivery that comes along probes it).
+    /// </summary>
+    public async Task<Guid?> ProbeCandidateAsync(Guid webhookId, DateTime brokeAt, CancellationToken ct) =>
+        await db.Deliveries.AsNoTracking()
+            .Where(d => d.WebhookId == webhookId && d.EventType != EventTypes.WebhookTest && d.Status == DeliveryStatus.Retrying)
+            .OrderBy(d => d.CreatedAt).Select(d => (Guid?)d.Id).FirstOrDefaultAsync(ct)
+        ?? await db.Deliveries.AsNoTracking()
+            .Where(d => d.WebhookId == webhookId && d.EventType != EventTypes.WebhookTest && d.Status == DeliveryStatus.Failed && d.LastAttemptAt >= brokeAt)
+            .OrderByDescending(d => d.LastAttemptAt).Select(d => (Guid?)d.Id).FirstOrDefaultAsync(ct);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Error,
+        Message = "Recording the handed-off attempts of event {EventId} failed; they stay owed")]
+    private partial void LogHandOffFailed(Exception e, string eventId);
+}

@@ -1,0 +1,150 @@
+using Microsoft.Extensions.Options;
+using WebhookHub.Core.Webhooks;
+
+namespace WebhookHub.Core.Delivery.Endpoints;
+
+/// <summary>Whether an attempt may be sent now, and if not, until when it waits in its lane.</summary>
+public abstract record Admission
+{
+    private Admission() { }
+
+    public sealed record Go(bool Probe) : Admission;
+
+    public sealed record Wait(DateTime Until, string Reason) : Admission;
+}
+
+/// <summary>Who is asking: test sends skip the breaker and the rate cap (they are quota-limited and a person wants the answer).</summary>
+public enum LaneUse
+{
+    Delivery,
+    Test,
+}
+
+/// <summary>
+/// Each endpoint's lane: at most <see cref="EndpointOptions.MaxInFlightPerEndpoint"/> attempts in flight
+/// to one webhook and <see cref="EndpointOptions.MaxInFlightPerHost"/> to one host:port, the webhook's
+/// optional <see cref="Webhook.MaxPerSecond"/>, and its <see cref="CircuitBreaker"/>. Admission never
+/// blocks: what cannot go now is told when to come back, and the caller parks it (a scheduled retry), so
+/// a slow endpoint's backlog waits in the schedule, not in a shared fan-out slot or Hangfire worker.
+/// Fairness follows: no endpoint holds more than its lane, whatever its backlog. In memory, per node.
+/// </summary>
+public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOptions> options, TimeProvider time)
+{
+    private sealed class Lane
+    {
+        public int InFlight;
+        public double Tokens = -1;
+        public DateTime TokensAt;
+        public DateTime RateBacklogUntil;
+        /// <summary>Moving average of this endpoint's answer times: how soon a slot is likely to free up.</summary>
+        public double AverageMs;
+    }
+
+    private sealed record InFlight(Guid WebhookId, string Host, bool Probe, long StartedAt);
+
+    /// <summary>One small lane per webhook that was ever attempted, kept for its answer-time average.</summary>
+    private readonly Dictionary<Guid, Lane> _lanes = [];
+    private readonly Dictionary<string, int> _hosts = [];
+    private readonly Dictionary<Guid, InFlight> _inFlight = [];
+    private readonly Lock _lock = new();
+
+    private EndpointOptions Options => options.Value.Delivery.Endpoints;
+
+    /// <summary>Takes a slot for this attempt, or says until when it waits. A <see cref="Admission.Go"/> must be followed by <see cref="Leave"/>.</summary>
+    public Admission TryEnter(Webhook webhook, Guid deliveryId, LaneUse use = LaneUse.Delivery)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var host = HostOf(webhook.Url);
+        lock (_lock)
+        {
+            if (_inFlight.ContainsKey(deliveryId))
+                return new Admission.Wait(now + TimeSpan.FromSeconds(options.Value.Delivery.TimeoutSeconds), "This delivery is already being attempted.");
+            var lane = LaneOf(webhook.Id);
+            var probe = false;
+            if (use == LaneUse.Delivery)
+            {
+                if (lane.InFlight >= Math.Max(1, Options.MaxInFlightPerEndpoint))
+                    return new Admission.Wait(now + Backoff(lane), $"{lane.InFlight} attempts are already in flight to this endpoint.");
+                if (_hosts.GetValueOrDefault(host) >= Math.Max(1, Options.MaxInFlightPerHost))
+                    return new Admission.Wait(now + Backoff(lane), $"{Options.MaxInFlightPerHost} attempts are already in flight to {host}.");
+                if (webhook.MaxPerSecond is > 0 and var rate && !HasToken(lane, rate, now))
+                {
+                    lane.RateBacklogUntil = (lane.RateBacklogUntil > now ? lane.RateBacklogUntil : now) + TimeSpan.FromSeconds(1.0 / rate);
+                    return new Admission.Wait(lane.RateBacklogUntil, $"The webhook's limit of {rate} a second is reached.");
+                }
+                switch (breaker.Admit(webhook.Id))
+                {
+                    case BreakerVerdict.Hold hold:
+                        return new Admission.Wait(hold.Until, hold.Reason);
+                    case BreakerVerdict.Pass pass:
+                        probe = pass.Probe;
+                        break;
+                }
+                if (webhook.MaxPerSecond is > 0) lane.Tokens -= 1;
+            }
+            lane.InFlight++;
+            _hosts[host] = _hosts.GetValueOrDefault(host) + 1;
+            _inFlight[deliveryId] = new InFlight(webhook.Id, host, probe, time.GetTimestamp());
+            return new Admission.Go(probe);
+        }
+    }
+
+    /// <summary>Frees the slot and tells the breaker what the attempt said; <paramref name="outcome"/> null when it never finished (shutdown).</summary>
+    public void Leave(Guid deliveryId, AttemptOutcome? outcome)
+    {
+        InFlight? entry;
+        lock (_lock)
+        {
+            if (!_inFlight.Remove(deliveryId, out entry)) return;
+            var lane = LaneOf(entry.WebhookId);
+            lane.InFlight--;
+            var ms = time.GetElapsedTime(entry.StartedAt).TotalMilliseconds;
+            lane.AverageMs = lane.AverageMs == 0 ? ms : lane.AverageMs * 0.8 + ms * 0.2;
+            var host = _hosts.GetValueOrDefault(entry.Host) - 1;
+            if (host <= 0) _hosts.Remove(entry.Host);
+            else _hosts[entry.Host] = host;
+        }
+        breaker.Record(entry.WebhookId, EndpointSignal.From(outcome, time.GetUtcNow().UtcDateTime), entry.Probe);
+    }
+
+    /// <summary>True while an attempt of this delivery is on the wire (possibly handed off by a fan-out that moved on).</summary>
+    public bool IsInFlight(Guid deliveryId)
+    {
+        lock (_lock) return _inFlight.ContainsKey(deliveryId);
+    }
+
+    public int InFlightTo(Guid webhookId)
+    {
+        lock (_lock) return _lanes.TryGetValue(webhookId, out var lane) ? lane.InFlight : 0;
+    }
+
+    /// <summary>The URL's host and port: one server, whatever the path.</summary>
+    public static string HostOf(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.IdnHost}:{uri.Port}".ToLowerInvariant() : url;
+
+    private Lane LaneOf(Guid webhookId)
+    {
+        if (!_lanes.TryGetValue(webhookId, out var lane)) _lanes[webhookId] = lane = new Lane();
+        return lane;
+    }
+
+    /// <summary>Token bucket of one second's worth: a webhook at 5 a second may get 5 at once, then one every 200 ms.</summary>
+    private static bool HasToken(Lane lane, int rate, DateTime now)
+    {
+        if (lane.Tokens < 0) { lane.Tokens = rate; lane.TokensAt = now; }
+        lane.Tokens = Math.Min(rate, lane.Tokens + (now - lane.TokensAt).TotalSeconds * rate);
+        lane.TokensAt = now;
+        return lane.Tokens >= 1;
+    }
+
+    /// <summary>
+    /// When a full lane is worth another look: about one answer time of this endpoint (a black hole's is
+    /// the timeout, a busy healthy one's is milliseconds), at least half a second, spread so the waiters
+    /// do not come back together.
+    /// </summary>
+    private TimeSpan Backoff(Lane lane)
+    {
+        var ms = Math.Clamp(lane.AverageMs, 500, options.Value.Delivery.TimeoutSeconds * 1000.0);
+        return TimeSpan.FromMilliseconds(ms * (1 + Random.Shared.NextDouble() * 0.5));
+    }
+}
