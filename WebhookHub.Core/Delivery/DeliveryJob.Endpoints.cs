@@ -41,6 +41,7 @@ public sealed partial class DeliveryJob
     {
         var admitted = new List<(Delivery, Webhook)>(work.Count);
         var parked = new List<Delivery>();
+        var earliest = new Dictionary<Guid, DateTime>();
         var now = Now;
         foreach (var item in work)
         {
@@ -51,7 +52,8 @@ public sealed partial class DeliveryJob
                     break;
                 case Admission.Wait wait:
                     item.Delivery.Status = DeliveryStatus.Retrying;
-                    item.Delivery.NextAttemptAt = wait.Until;
+                    item.Delivery.NextAttemptAt = wait.LookAgainAt;
+                    earliest[item.Delivery.Id] = wait.Until;
                     item.Delivery.LastError = "Waiting in the endpoint's lane: " + wait.Reason;
                     item.Delivery.UpdatedAt = now;
                     parked.Add(item.Delivery);
@@ -60,8 +62,10 @@ public sealed partial class DeliveryJob
         }
         if (parked.Count > 0)
         {
-            await writes.RunAsync(() => rows.UpdateAsync(parked, AttemptColumns, ct), ct);
+            // The job wakes at LookAgainAt; the row keeps the earliest time it may go, which is what a probe looks for.
             await CreateFollowUpJobsAsync(parked, ct);
+            foreach (var delivery in parked) delivery.NextAttemptAt = earliest[delivery.Id];
+            await writes.RunAsync(() => rows.UpdateAsync(parked, AttemptColumns, ct), ct);
         }
         return admitted;
     }
@@ -142,16 +146,20 @@ public sealed partial class DeliveryJob
     }
 
     /// <summary>
-    /// The delivery the breaker probes an open endpoint with: its oldest parked one, else its latest dead
-    /// letter since it broke; null when it has neither (the next delivery that comes along probes it).
+    /// The delivery the breaker probes an open endpoint with: its oldest one that is due (parked behind the
+    /// circuit, or a retry whose time has come; a retry scheduled later keeps its schedule), else its latest
+    /// dead letter since it broke; null when it has neither (the next delivery that comes along probes it).
     /// </summary>
-    public async Task<Guid?> ProbeCandidateAsync(Guid webhookId, DateTime brokeAt, CancellationToken ct) =>
-        await db.Deliveries.AsNoTracking()
-            .Where(d => d.WebhookId == webhookId && d.EventType != EventTypes.WebhookTest && d.Status == DeliveryStatus.Retrying)
-            .OrderBy(d => d.CreatedAt).Select(d => (Guid?)d.Id).FirstOrDefaultAsync(ct)
+    public async Task<Guid?> ProbeCandidateAsync(Guid webhookId, DateTime brokeAt, CancellationToken ct)
+    {
+        var now = Now;
+        return await db.Deliveries.AsNoTracking()
+            .Where(d => d.WebhookId == webhookId && d.EventType != EventTypes.WebhookTest && d.Status == DeliveryStatus.Retrying && d.NextAttemptAt <= now)
+            .OrderBy(d => d.NextAttemptAt).Select(d => (Guid?)d.Id).FirstOrDefaultAsync(ct)
         ?? await db.Deliveries.AsNoTracking()
             .Where(d => d.WebhookId == webhookId && d.EventType != EventTypes.WebhookTest && d.Status == DeliveryStatus.Failed && d.LastAttemptAt >= brokeAt)
             .OrderByDescending(d => d.LastAttemptAt).Select(d => (Guid?)d.Id).FirstOrDefaultAsync(ct);
+    }
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Error,
         Message = "Recording the handed-off attempts of event {EventId} failed; they stay owed")]

@@ -174,7 +174,7 @@ public sealed partial class DeliveryJob(
             delivery.NextAttemptAt = wait.Until;
             delivery.UpdatedAt = Now;
             await writes.RunAsync(() => rows.UpdateAsync([delivery], AttemptColumns, ct), ct);
-            throw new RetryLaterException(wait.Until, wait.Until - Now, "Waiting in the endpoint's lane: " + wait.Reason);
+            throw new RetryLaterException(wait.LookAgainAt, wait.LookAgainAt - Now, "Waiting in the endpoint's lane: " + wait.Reason);
         }
         var attempts = await AttemptAsync(evt, [(delivery, webhook)], jobId, followUps: false, ct, HandOffAfter);
         if (attempts.Count == 0)

@@ -10,7 +10,13 @@ public abstract record Admission
 
     public sealed record Go(bool Probe) : Admission;
 
-    public sealed record Wait(DateTime Until, string Reason) : Admission;
+    /// <param name="Until">The earliest it may go.</param>
+    /// <param name="LookAgainAt">When its job should wake to ask again: <paramref name="Until"/>, or later for a
+    /// delivery parked behind an open circuit (the probe and the redrive do not need its job to wake).</param>
+    public sealed record Wait(DateTime Until, string Reason, DateTime LookAgainAt) : Admission
+    {
+        public Wait(DateTime until, string reason) : this(until, reason, until) { }
+    }
 }
 
 /// <summary>Who is asking: test sends skip the breaker and the rate cap (they are quota-limited and a person wants the answer).</summary>
@@ -75,7 +81,8 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
                 switch (breaker.Admit(webhook.Id))
                 {
                     case BreakerVerdict.Hold hold:
-                        return new Admission.Wait(hold.Until, hold.Reason);
+                        var park = TimeSpan.FromSeconds(Options.Breaker.ParkSeconds * (1 + Random.Shared.NextDouble() * 0.5));
+                        return new Admission.Wait(hold.Until, hold.Reason, hold.Until > now + park ? hold.Until : now + park);
                     case BreakerVerdict.Pass pass:
                         probe = pass.Probe;
                         break;
