@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -32,50 +33,35 @@ public sealed partial class DeliveryJob
     private TimeSpan HandOffAfter => TimeSpan.FromMilliseconds(Math.Max(1, options.Value.Delivery.Endpoints.HandOffAfterMs));
 
     /// <summary>
-    /// Takes a lane slot for each first attempt; what its lane cannot take now (full, over its rate, circuit
-    /// open) is parked instead: retrying, with a scheduled job for when the lane expects room. No attempt
-    /// is made or counted for a parked delivery.
+    /// Parks what its lane could not take (full, over its rate, circuit open): retrying, with a scheduled
+    /// job for when the lane expects room. No attempt is made or counted for a parked delivery.
     /// </summary>
-    private async Task<List<(Delivery Delivery, Webhook Webhook)>> AdmitAsync(
-        List<(Delivery Delivery, Webhook Webhook)> work, CancellationToken ct)
+    private async Task ParkAsync(ConcurrentQueue<(Delivery Delivery, Admission.Wait Wait)> queue, CancellationToken ct)
     {
-        var admitted = new List<(Delivery, Webhook)>(work.Count);
-        var parked = new List<Delivery>();
-        var earliest = new Dictionary<Guid, DateTime>();
+        var parked = new List<(Delivery Delivery, Admission.Wait Wait)>();
+        while (queue.TryDequeue(out var item)) parked.Add(item);
+        if (parked.Count == 0) return;
         var now = Now;
-        foreach (var item in work)
+        foreach (var (delivery, wait) in parked)
         {
-            switch (lanes.TryEnter(item.Webhook, item.Delivery.Id))
-            {
-                case Admission.Go:
-                    admitted.Add(item);
-                    break;
-                case Admission.Wait wait:
-                    item.Delivery.Status = DeliveryStatus.Retrying;
-                    item.Delivery.NextAttemptAt = wait.LookAgainAt;
-                    earliest[item.Delivery.Id] = wait.Until;
-                    item.Delivery.LastError = "Waiting in the endpoint's lane: " + wait.Reason;
-                    item.Delivery.UpdatedAt = now;
-                    parked.Add(item.Delivery);
-                    break;
-            }
+            delivery.Status = DeliveryStatus.Retrying;
+            delivery.NextAttemptAt = wait.LookAgainAt;
+            delivery.LastError = "Waiting in the endpoint's lane: " + wait.Reason;
+            delivery.UpdatedAt = now;
         }
-        if (parked.Count > 0)
-        {
-            // The job wakes at LookAgainAt; the row keeps the earliest time it may go, which is what a probe looks for.
-            await CreateFollowUpJobsAsync(parked, ct);
-            foreach (var delivery in parked) delivery.NextAttemptAt = earliest[delivery.Id];
-            await writes.RunAsync(() => rows.UpdateAsync(parked, AttemptColumns, ct), ct);
-        }
-        return admitted;
+        var deliveries = parked.Select(p => p.Delivery).ToList();
+        // The job wakes at LookAgainAt; the row keeps the earliest time it may go, which is what a probe looks for.
+        await CreateFollowUpJobsAsync(deliveries, ct);
+        foreach (var (delivery, wait) in parked) delivery.NextAttemptAt = wait.Until;
+        await writes.RunAsync(() => rows.UpdateAsync(deliveries, AttemptColumns, ct), ct);
     }
 
     /// <summary>
     /// Records as results arrive until every send has answered or <paramref name="patience"/> runs out;
     /// false when sends are still on the wire (the caller hands them off).
     /// </summary>
-    private async Task<bool> DrainAsync(WebhookEvent evt, ChannelReader<Sent> reader, List<DeliveryAttempt> recorded, string? jobId,
-        bool followUps, CancellationToken patience, CancellationToken ct)
+    private async Task<bool> DrainAsync(WebhookEvent evt, ChannelReader<Sent> reader, ConcurrentQueue<(Delivery, Admission.Wait)> parked,
+        List<DeliveryAttempt> recorded, string? jobId, bool followUps, CancellationToken patience, CancellationToken ct)
     {
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(patience, ct);
         var batch = new List<Sent>();
@@ -86,11 +72,14 @@ public sealed partial class DeliveryJob
                 batch.Clear();
                 while (reader.TryRead(out var sent)) batch.Add(sent);
                 recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct));
+                await ParkAsync(parked, ct);
             }
+            await ParkAsync(parked, ct);
             return true;
         }
         catch (OperationCanceledException) when (patience.IsCancellationRequested && !ct.IsCancellationRequested)
         {
+            await ParkAsync(parked, ct);
             return false;
         }
     }
@@ -99,7 +88,7 @@ public sealed partial class DeliveryJob
     /// The sends a fan-out or a retry job stopped waiting for: they stay in their lane and are recorded in a
     /// scope of their own when they answer, with follow-up jobs (the job that started them has moved on).
     /// </summary>
-    private void HandOff(WebhookEvent evt, ChannelReader<Sent> reader, Task sending, string? jobId)
+    private void HandOff(WebhookEvent evt, ChannelReader<Sent> reader, ConcurrentQueue<(Delivery, Admission.Wait)> parked, Task sending, string? jobId)
     {
         _ = Task.Run(async () =>
         {
@@ -107,7 +96,7 @@ public sealed partial class DeliveryJob
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var job = scope.ServiceProvider.GetRequiredService<DeliveryJob>();
-                await job.DrainAsync(evt, reader, [], jobId, followUps: true, CancellationToken.None, CancellationToken.None);
+                await job.DrainAsync(evt, reader, parked, [], jobId, followUps: true, CancellationToken.None, CancellationToken.None);
                 await sending;
             }
             catch (Exception e)

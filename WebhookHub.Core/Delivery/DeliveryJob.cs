@@ -93,9 +93,9 @@ public sealed partial class DeliveryJob(
             .Where(d => !lanes.IsInFlight(d.Id))
             .Select(d => (d, webhooks[d.WebhookId]))
             .ToList();
-        // A slow endpoint's backlog is parked in its lane, and its slow sends handed off: the next change never waits for it.
-        firstAttempts = await AdmitAsync(firstAttempts, ct);
-        await AttemptAsync(evt, firstAttempts, context?.BackgroundJob.Id, followUps: true, ct, HandOffAfter);
+        // Each first attempt asks its lane (admit): a slow endpoint's backlog is parked there, and its slow sends
+        // handed off, so the next change never waits for it.
+        await AttemptAsync(evt, firstAttempts, context?.BackgroundJob.Id, followUps: true, ct, HandOffAfter, admit: true);
     }
 
     /// <summary>
@@ -233,14 +233,17 @@ public sealed partial class DeliveryJob(
     /// </summary>
     /// <param name="handOffAfter">For callers that serve others (a fan-out, a retry job): stop waiting after this long and hand the
     /// sends still on the wire to their lane (<see cref="HandOff"/>); the result then lacks them.</param>
+    /// <param name="admit">Ask each delivery's lane just before sending it, and park what it cannot take now
+    /// (a fan-out); other callers took their lane slot before calling.</param>
     private async Task<List<DeliveryAttempt>> AttemptAsync(
         WebhookEvent evt, IReadOnlyList<(Delivery Delivery, Webhook Webhook)> work, string? jobId, bool followUps, CancellationToken ct,
-        TimeSpan? handOffAfter = null)
+        TimeSpan? handOffAfter = null, bool admit = false)
     {
         var recorded = new List<DeliveryAttempt>(work.Count);
         if (work.Count == 0) return recorded;
         var body = Encoding.UTF8.GetBytes(evt.Payload);
         var channel = Channel.CreateUnbounded<Sent>(new UnboundedChannelOptions { SingleReader = true });
+        var parked = new System.Collections.Concurrent.ConcurrentQueue<(Delivery, Admission.Wait)>();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.Delivery.MaxParallelSends), CancellationToken = ct };
         var sending = Task.Run(async () =>
         {
@@ -248,6 +251,11 @@ public sealed partial class DeliveryJob(
             {
                 await Parallel.ForEachAsync(work, parallel, async (item, token) =>
                 {
+                    if (admit && await lanes.EnterAsync(item.Webhook, item.Delivery.Id, token) is Admission.Wait wait)
+                    {
+                        parked.Enqueue((item.Delivery, wait));
+                        return;
+                    }
                     var number = item.Delivery.AttemptCount + 1;
                     var request = new AttemptRequest(item.Delivery.Id, evt.Id, evt.Type, item.Webhook.Url, body,
                         protector.SigningSecrets(item.Webhook, Now), number);
@@ -266,9 +274,9 @@ public sealed partial class DeliveryJob(
         }, CancellationToken.None);
 
         using var patience = handOffAfter is { } after ? new CancellationTokenSource(after, time) : new CancellationTokenSource();
-        if (!await DrainAsync(evt, channel.Reader, recorded, jobId, followUps, patience.Token, ct))
+        if (!await DrainAsync(evt, channel.Reader, parked, recorded, jobId, followUps, patience.Token, ct))
         {
-            HandOff(evt, channel.Reader, sending, jobId);
+            HandOff(evt, channel.Reader, parked, sending, jobId);
             return recorded;
         }
         await sending;

@@ -112,7 +112,7 @@ public sealed class FailingReceiverTests(FailingReceiverTests.AppFixture fixture
         Assert.All(healthyAttempts, a => Assert.Equal(AttemptStatus.Success, a.Status));
     }
 
-    private static int UnusedPort()
+    internal static int UnusedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

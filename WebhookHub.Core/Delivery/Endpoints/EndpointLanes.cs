@@ -52,6 +52,9 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
     private readonly Dictionary<Guid, Lane> _lanes = [];
     private readonly Dictionary<string, int> _hosts = [];
     private readonly Dictionary<Guid, InFlight> _inFlight = [];
+    /// <summary>Fan-out sends waiting in memory for a slot of a full lane (key: webhook id or host), first come first served.</summary>
+    private readonly Dictionary<string, Queue<TaskCompletionSource>> _waiters = [];
+    private readonly HashSet<Guid> _waiting = [];
     private readonly Lock _lock = new();
 
     private EndpointOptions Options => options.Value.Delivery.Endpoints;
@@ -59,20 +62,57 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
     /// <summary>Takes a slot for this attempt, or says until when it waits. A <see cref="Admission.Go"/> must be followed by <see cref="Leave"/>.</summary>
     public Admission TryEnter(Webhook webhook, Guid deliveryId, LaneUse use = LaneUse.Delivery)
     {
+        lock (_lock) return TryEnterLocked(webhook, deliveryId, use, out _);
+    }
+
+    /// <summary>
+    /// For a fan-out's send, which has already been handed off or soon will be: when only the lane (or the
+    /// host) is full, waits in memory for a slot, first come first served, instead of parking in Hangfire;
+    /// an open circuit or the rate cap still answers <see cref="Admission.Wait"/> (park). While it waits the
+    /// delivery counts as in flight, so the owed sweep does not send it a second time.
+    /// </summary>
+    public async Task<Admission> EnterAsync(Webhook webhook, Guid deliveryId, CancellationToken ct)
+    {
+        while (true)
+        {
+            TaskCompletionSource slot;
+            lock (_lock)
+            {
+                var admission = TryEnterLocked(webhook, deliveryId, LaneUse.Delivery, out var fullKey);
+                if (admission is Admission.Go || fullKey is null) return admission;
+                slot = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (!_waiters.TryGetValue(fullKey, out var queue)) _waiters[fullKey] = queue = new Queue<TaskCompletionSource>();
+                queue.Enqueue(slot);
+                _waiting.Add(deliveryId);
+            }
+            try { await slot.Task.WaitAsync(ct); }
+            finally { lock (_lock) _waiting.Remove(deliveryId); }
+        }
+    }
+
+    /// <param name="fullKey">Set when the only reason to wait is a full lane or host: the waiter queue to join.</param>
+    private Admission TryEnterLocked(Webhook webhook, Guid deliveryId, LaneUse use, out string? fullKey)
+    {
+        fullKey = null;
         var now = time.GetUtcNow().UtcDateTime;
         var host = HostOf(webhook.Url);
-        lock (_lock)
         {
-            if (_inFlight.ContainsKey(deliveryId))
+            if (_inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId))
                 return new Admission.Wait(now + TimeSpan.FromSeconds(options.Value.Delivery.TimeoutSeconds), "This delivery is already being attempted.");
             var lane = LaneOf(webhook.Id);
             var probe = false;
             if (use == LaneUse.Delivery)
             {
                 if (lane.InFlight >= Math.Max(1, Options.MaxInFlightPerEndpoint))
-                    return new Admission.Wait(now + Backoff(lane), $"{lane.InFlight} attempts are already in flight to this endpoint.");
+                {
+                    fullKey = webhook.Id.ToString();
+                    return new Admission.Wait(now + Backoff(webhook.Id, lane), $"{lane.InFlight} attempts are already in flight to this endpoint.");
+                }
                 if (_hosts.GetValueOrDefault(host) >= Math.Max(1, Options.MaxInFlightPerHost))
-                    return new Admission.Wait(now + Backoff(lane), $"{Options.MaxInFlightPerHost} attempts are already in flight to {host}.");
+                {
+                    fullKey = host;
+                    return new Admission.Wait(now + Backoff(webhook.Id, lane), $"{Options.MaxInFlightPerHost} attempts are already in flight to {host}.");
+                }
                 if (webhook.MaxPerSecond is > 0 and var rate && !HasToken(lane, rate, now))
                 {
                     lane.RateBacklogUntil = (lane.RateBacklogUntil > now ? lane.RateBacklogUntil : now) + TimeSpan.FromSeconds(1.0 / rate);
@@ -110,14 +150,25 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
             var host = _hosts.GetValueOrDefault(entry.Host) - 1;
             if (host <= 0) _hosts.Remove(entry.Host);
             else _hosts[entry.Host] = host;
+            WakeOne(entry.WebhookId.ToString());
+            WakeOne(entry.Host);
         }
         breaker.Record(entry.WebhookId, EndpointSignal.From(outcome, time.GetUtcNow().UtcDateTime), entry.Probe);
     }
 
-    /// <summary>True while an attempt of this delivery is on the wire (possibly handed off by a fan-out that moved on).</summary>
+    /// <summary>True while an attempt of this delivery is on the wire or waiting for a slot (possibly handed off by a fan-out that moved on).</summary>
     public bool IsInFlight(Guid deliveryId)
     {
-        lock (_lock) return _inFlight.ContainsKey(deliveryId);
+        lock (_lock) return _inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId);
+    }
+
+    /// <summary>A slot freed up: the longest waiter tries again (it may lose the slot to a newcomer and queue again).</summary>
+    private void WakeOne(string key)
+    {
+        if (!_waiters.TryGetValue(key, out var queue)) return;
+        while (queue.TryDequeue(out var waiter))
+            if (waiter.TrySetResult()) break;
+        if (queue.Count == 0) _waiters.Remove(key);
     }
 
     public int InFlightTo(Guid webhookId)
@@ -146,12 +197,16 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
 
     /// <summary>
     /// When a full lane is worth another look: about one answer time of this endpoint (a black hole's is
-    /// the timeout, a busy healthy one's is milliseconds), at least half a second, spread so the waiters
-    /// do not come back together.
+    /// the timeout, a busy healthy one's is milliseconds), or longer while its oldest attempt in flight has
+    /// already waited longer (a black hole before its first timeout), spread so the
+    /// waiters do not come back together. At least a second: a waiting delivery's job costs Hangfire a
+    /// round trip each time it looks. Called under the lock.
     /// </summary>
-    private TimeSpan Backoff(Lane lane)
+    private TimeSpan Backoff(Guid webhookId, Lane lane)
     {
-        var ms = Math.Clamp(lane.AverageMs, 500, options.Value.Delivery.TimeoutSeconds * 1000.0);
+        var oldest = _inFlight.Values.Where(f => f.WebhookId == webhookId).Select(f => time.GetElapsedTime(f.StartedAt).TotalMilliseconds)
+            .DefaultIfEmpty(0).Max();
+        var ms = Math.Clamp(Math.Max(lane.AverageMs, oldest), 1000, Math.Max(1000, options.Value.Delivery.TimeoutSeconds * 1000.0));
         return TimeSpan.FromMilliseconds(ms * (1 + Random.Shared.NextDouble() * 0.5));
     }
 }

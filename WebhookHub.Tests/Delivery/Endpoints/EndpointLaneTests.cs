@@ -155,6 +155,22 @@ public sealed class EndpointLaneTests
     }
 
     [Fact]
+    public async Task A_fan_out_send_to_a_full_lane_waits_in_memory_and_goes_when_a_slot_frees()
+    {
+        _options.Delivery.Endpoints.MaxInFlightPerEndpoint = 1;
+        var lanes = new EndpointLanes(Breaker(), Options.Create(_options), _time);
+        var hook = Hook();
+        var (first, second) = (Guid.NewGuid(), Guid.NewGuid());
+        Assert.IsType<Admission.Go>(await lanes.EnterAsync(hook, first, CancellationToken.None));
+
+        var waiting = lanes.EnterAsync(hook, second, CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        Assert.True(lanes.IsInFlight(second), "a waiting delivery counts as in flight, so the owed sweep leaves it alone");
+        lanes.Leave(first, new AttemptOutcome.Succeeded(200, null, 3));
+        Assert.IsType<Admission.Go>(await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public void The_host_limit_counts_every_webhook_on_one_host_and_port()
     {
         _options.Delivery.Endpoints.MaxInFlightPerHost = 2;

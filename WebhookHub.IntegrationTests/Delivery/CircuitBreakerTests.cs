@@ -1,0 +1,141 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Delivery.Endpoints;
+using WebhookHub.IntegrationTests.Infrastructure;
+using static WebhookHub.IntegrationTests.Infrastructure.TestWebhooks;
+
+namespace WebhookHub.IntegrationTests.Delivery;
+
+/// <summary>
+/// The circuit breaker and the redrive against a real receiver: open after N failures, nothing sent while
+/// open but the probes, close on a probe that answers, then every dead letter and parked delivery redelivered
+/// at a slow start whose ramp shows in the receiver's timestamps; and a 429 with Retry-After pausing the endpoint.
+/// </summary>
+public sealed class CircuitBreakerTests(CircuitBreakerTests.AppFixture fixture) : IClassFixture<CircuitBreakerTests.AppFixture>
+{
+    // One retry a second and a 20-failure threshold: ten changes dead-letter (two attempts each) before the
+    // circuit opens on the twentieth failure. Cool-downs of 2 s keep the probes few and the test short.
+    public sealed class AppFixture() : Infrastructure.AppFixture(new Dictionary<string, string?>
+    {
+        ["WebhookHub:Delivery:RetryDelaysSeconds:0"] = "1",
+        ["WebhookHub:Delivery:TimeoutSeconds"] = "2",
+        ["WebhookHub:Delivery:Endpoints:Breaker:FailuresToOpen"] = "20",
+        ["WebhookHub:Delivery:Endpoints:Breaker:FirstCooldownSeconds"] = "2",
+        ["WebhookHub:Delivery:Endpoints:Breaker:MaxCooldownSeconds"] = "2",
+        ["WebhookHub:Delivery:Endpoints:Redrive:InitialPerSecond"] = "2",
+    });
+
+    private WebhookHubApp App => fixture.App;
+
+    [Fact]
+    public async Task Opens_after_N_failures_sends_only_probes_while_open_then_closes_and_redrives_everything_at_a_slow_start()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        var up = false;
+        receiver.Respond((_, _) => Volatile.Read(ref up) ? Results.Ok() : Results.StatusCode(500));
+        var hook = await CreateAsync(App, receiver.Url());
+        using var admin = App.ApiClient();
+
+        for (var i = 0; i < 10; i++) await ReportChangeAsync(admin, hook.Route);
+        var open = await WaitForCircuitAsync(admin, hook.Id, "open");
+        Assert.True(open.GetProperty("nextProbeAt").GetDateTime() > DateTime.UtcNow.AddSeconds(-3));
+        // Probes then turn dead letters back into retrying ones, so count attempts rather than statuses.
+        await EventuallyAsync(async () => (await DeliveriesAsync(App, hook.Id)) is { Count: 10 } all && all.All(d => d.AttemptCount >= 2),
+            "all ten dead-lettered (two attempts each)");
+
+        // While open: five more changes. Without the breaker that is five first attempts and five retries
+        // within ~2 s; with it, at most one probe per 2 s cool-down reaches the receiver.
+        var before = receiver.Requests.Count;
+        for (var i = 0; i < 5; i++) await ReportChangeAsync(admin, hook.Route);
+        await Task.Delay(3000);
+        var duringOpen = receiver.Requests.Count - before;
+        Assert.InRange(duringOpen, 0, 3);
+        var parked = (await DeliveriesAsync(App, hook.Id)).Where(d => d.Status == DeliveryStatus.Retrying).ToList();
+        Assert.True(parked.Count(d => d.AttemptCount == 0) >= 3, $"new deliveries are parked, not sent ({parked.Count} retrying)");
+
+        DateTimeOffset? closedAt = null;
+        App.Services.GetRequiredService<DeliveryNotifier>().CircuitChanged += c =>
+        {
+            if (c.WebhookId == hook.Id && c.State == CircuitState.Closed) closedAt ??= DateTimeOffset.UtcNow;
+        };
+        Volatile.Write(ref up, true);
+        await EventuallyAsync(async () => (await DeliveriesAsync(App, hook.Id)).All(d => d.Status == DeliveryStatus.Success),
+            "every dead letter and parked delivery delivered after the circuit closed", TimeSpan.FromSeconds(45));
+        await WaitForCircuitAsync(admin, hook.Id, "closed");
+
+        var attempts = await AttemptsAsync(App, hook.Id);
+        var redriven = attempts.Where(a => a.Trigger == AttemptTrigger.Redrive && a.Status == AttemptStatus.Success).ToList();
+        Assert.True(redriven.Count >= 13, $"{redriven.Count} redrive attempts");
+        // The ramp, in the receiver's own timestamps: after the probe that closed the circuit, 2 in the first
+        // second, then 4, then the rest (each second is sent as one burst).
+        Assert.NotNull(closedAt);
+        var after = receiver.Requests.Where(r => r.At >= closedAt).OrderBy(r => r.At).ToList();
+        var bursts = Bursts(after.Select(r => r.At).ToList(), TimeSpan.FromMilliseconds(400));
+        Assert.True(bursts.Count >= 3, "bursts: " + string.Join(", ", bursts));
+        Assert.Equal(2, bursts[0]);
+        Assert.Equal(4, bursts[1]);
+
+        var webhook = await admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/{hook.Id}");
+        var redrive = webhook.GetProperty("redrive");
+        Assert.True(redrive.GetProperty("finished").GetBoolean());
+        Assert.Equal(redrive.GetProperty("total").GetInt32(), redrive.GetProperty("done").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_429_with_Retry_After_pauses_the_whole_endpoint_not_just_that_delivery()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        receiver.Respond((n, _) => n == 1
+            ? new RetryAfter429(3)
+            : Results.Ok());
+        var hook = await CreateAsync(App, receiver.Url());
+        using var admin = App.ApiClient();
+
+        await ReportChangeAsync(admin, hook.Route);
+        await receiver.WaitForCountAsync(1);
+        var paused = await WaitForCircuitAsync(admin, hook.Id, "open");
+        Assert.Contains("Retry-After", paused.GetProperty("reason").GetString());
+        await ReportChangeAsync(admin, hook.Route);
+
+        var requests = await receiver.WaitForCountAsync(3, TimeSpan.FromSeconds(30));
+        // The second change was not sent during the pause either; both went after it (less Hangfire's half-second rounding).
+        Assert.True(requests[1].At - requests[0].At >= TimeSpan.FromSeconds(2.4), $"second request after {requests[1].At - requests[0].At}");
+        await EventuallyAsync(async () => (await DeliveriesAsync(App, hook.Id)).All(d => d.Status == DeliveryStatus.Success), "both delivered");
+    }
+
+    /// <summary>Sizes of the groups of timestamps separated by more than <paramref name="gap"/>.</summary>
+    private static List<int> Bursts(List<DateTimeOffset> times, TimeSpan gap)
+    {
+        var sizes = new List<int>();
+        for (var i = 0; i < times.Count; i++)
+        {
+            if (i == 0 || times[i] - times[i - 1] > gap) sizes.Add(0);
+            sizes[^1]++;
+        }
+        return sizes;
+    }
+
+    private static async Task<JsonElement> WaitForCircuitAsync(HttpClient api, Guid id, string state)
+    {
+        JsonElement circuit = default;
+        await EventuallyAsync(async () =>
+        {
+            circuit = (await api.GetFromJsonAsync<JsonElement>($"/api/webhooks/{id}")).GetProperty("circuit");
+            return circuit.GetProperty("state").GetString() == state;
+        }, $"circuit {state}");
+        return circuit;
+    }
+
+    private sealed class RetryAfter429(int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        }
+    }
+}
