@@ -56,33 +56,52 @@ public sealed partial class DeliveryJob
         await writes.RunAsync(() => rows.UpdateAsync(deliveries, AttemptColumns, ct), ct);
     }
 
+    /// <summary>How often a caller that may hand off looks whether only slow sends are left (a backlog's fan-out costs about this).</summary>
+    private static readonly TimeSpan LookAgain = TimeSpan.FromMilliseconds(10);
+
     /// <summary>
-    /// Records as results arrive until every send has answered or <paramref name="patience"/> runs out;
-    /// false when sends are still on the wire (the caller hands them off).
+    /// Records as results arrive until every send has answered, or until <paramref name="mayLeave"/> says
+    /// the caller has waited enough (looked at every 10 ms); false when sends are still out (the caller
+    /// hands them off). Null <paramref name="mayLeave"/>: wait for all.
     /// </summary>
     private async Task<bool> DrainAsync(WebhookEvent evt, ChannelReader<Sent> reader, ConcurrentQueue<(Delivery, Admission.Wait)> parked,
-        List<DeliveryAttempt> recorded, string? jobId, bool followUps, CancellationToken patience, CancellationToken ct)
+        List<DeliveryAttempt> recorded, string? jobId, bool followUps, Func<bool>? mayLeave, CancellationToken ct)
     {
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(patience, ct);
         var batch = new List<Sent>();
-        try
+        while (true)
         {
-            while (await reader.WaitToReadAsync(waiting.Token))
+            bool more;
+            if (mayLeave is null) more = await reader.WaitToReadAsync(ct);
+            else
             {
-                batch.Clear();
-                while (reader.TryRead(out var sent)) batch.Add(sent);
-                recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct));
-                await ParkAsync(parked, ct);
+                // A cancelled wait leaves the channel as it was, so the hand-off's reader takes over cleanly.
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                tick.CancelAfter(LookAgain);
+                try { more = await reader.WaitToReadAsync(tick.Token); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    if (!mayLeave()) continue;
+                    await ParkAsync(parked, ct);
+                    return false;
+                }
             }
+            if (!more) break;
+            batch.Clear();
+            while (reader.TryRead(out var sent)) batch.Add(sent);
+            recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct));
             await ParkAsync(parked, ct);
-            return true;
         }
-        catch (OperationCanceledException) when (patience.IsCancellationRequested && !ct.IsCancellationRequested)
-        {
-            await ParkAsync(parked, ct);
-            return false;
-        }
+        await ParkAsync(parked, ct);
+        return true;
     }
+
+    /// <summary>
+    /// True when every send still out is to an endpoint that is slow right now (waiting for a slot of its
+    /// full lane, or with an attempt in flight longer than <see cref="EndpointOptions.HandOffAfterMs"/>):
+    /// waiting for it would only hold up the next change.
+    /// </summary>
+    private bool OnlySlowLeft(ConcurrentDictionary<Guid, Guid> outstanding) =>
+        !outstanding.IsEmpty && outstanding.All(o => lanes.IsSlow(o.Value, o.Key, HandOffAfter));
 
     /// <summary>
     /// The sends a fan-out or a retry job stopped waiting for: they stay in their lane and are recorded in a
@@ -96,8 +115,12 @@ public sealed partial class DeliveryJob
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var job = scope.ServiceProvider.GetRequiredService<DeliveryJob>();
-                await job.DrainAsync(evt, reader, parked, [], jobId, followUps: true, CancellationToken.None, CancellationToken.None);
+                await job.DrainAsync(evt, reader, parked, [], jobId, followUps: true, mayLeave: null, CancellationToken.None);
                 await sending;
+            }
+            catch (OperationCanceledException)
+            {
+                // The app is stopping: left pending in app.db, delivered after the next start.
             }
             catch (Exception e)
             {

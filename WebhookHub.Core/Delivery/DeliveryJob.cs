@@ -244,6 +244,7 @@ public sealed partial class DeliveryJob(
         var body = Encoding.UTF8.GetBytes(evt.Payload);
         var channel = Channel.CreateUnbounded<Sent>(new UnboundedChannelOptions { SingleReader = true });
         var parked = new System.Collections.Concurrent.ConcurrentQueue<(Delivery, Admission.Wait)>();
+        var outstanding = new System.Collections.Concurrent.ConcurrentDictionary<Guid, Guid>(work.Select(w => KeyValuePair.Create(w.Delivery.Id, w.Webhook.Id)));
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.Delivery.MaxParallelSends), CancellationToken = ct };
         var sending = Task.Run(async () =>
         {
@@ -254,6 +255,7 @@ public sealed partial class DeliveryJob(
                     if (admit && await lanes.EnterAsync(item.Webhook, item.Delivery.Id, token) is Admission.Wait wait)
                     {
                         parked.Enqueue((item.Delivery, wait));
+                        outstanding.TryRemove(item.Delivery.Id, out _);
                         return;
                     }
                     var number = item.Delivery.AttemptCount + 1;
@@ -264,6 +266,7 @@ public sealed partial class DeliveryJob(
                     // Every caller took a lane slot for this delivery (EndpointLanes.TryEnter); the result feeds its breaker.
                     finally { lanes.Leave(item.Delivery.Id, outcome); }
                     channel.Writer.TryWrite(new Sent(item.Delivery, item.Webhook, number, outcome));
+                    outstanding.TryRemove(item.Delivery.Id, out _);
                 });
                 channel.Writer.Complete();
             }
@@ -273,8 +276,11 @@ public sealed partial class DeliveryJob(
             }
         }, CancellationToken.None);
 
-        using var patience = handOffAfter is { } after ? new CancellationTokenSource(after, time) : new CancellationTokenSource();
-        if (!await DrainAsync(evt, channel.Reader, parked, recorded, jobId, followUps, patience.Token, ct))
+        var started = time.GetTimestamp();
+        Func<bool>? mayLeave = handOffAfter is { } after
+            ? () => time.GetElapsedTime(started) >= after || OnlySlowLeft(outstanding)
+            : null;
+        if (!await DrainAsync(evt, channel.Reader, parked, recorded, jobId, followUps, mayLeave, ct))
         {
             HandOff(evt, channel.Reader, parked, sending, jobId);
             return recorded;

@@ -74,35 +74,14 @@ public sealed class QuotaTests(QuotaTests.AppFixture fixture) : IClassFixture<Qu
         using var customer = App.ApiClient(key);
         for (var i = 0; i < 2; i++)
             Assert.Equal(HttpStatusCode.Created,
-                (await customer.PostAsJsonAsync("/api/webhooks", new { name = $"hook {i}", url = $"https://example.com/{i}" })).StatusCode);
+                (await customer.PostAsJsonAsync("/api/webhooks", new { name = $"hook {i}", url = $"http://127.0.0.1:9/{i}" })).StatusCode);
 
-        var third = await customer.PostAsJsonAsync("/api/webhooks", new { name = "one too many", url = "https://example.com/3" });
+        var third = await customer.PostAsJsonAsync("/api/webhooks", new { name = "one too many", url = "http://127.0.0.1:9/3" });
         Assert.Equal(HttpStatusCode.Conflict, third.StatusCode);
         Assert.Contains("2 webhooks", (await third.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
         // Admins are not capped.
         for (var i = 0; i < 3; i++)
             Assert.Equal(HttpStatusCode.Created,
-                (await admin.PostAsJsonAsync("/api/webhooks", new { name = $"admin {i}", url = $"https://example.com/a{i}" })).StatusCode);
-    }
-
-    [Fact]
-    public async Task MaxPerSecond_spaces_a_burst_of_changes_out()
-    {
-        await using var receiver = await TestReceiver.StartAsync();
-        using var admin = App.ApiClient();
-        var route = "paced-" + Guid.NewGuid().ToString("n")[..8];
-        var created = await admin.PostAsJsonAsync("/api/webhooks",
-            new { name = "paced", url = receiver.Url("/paced"), routes = new[] { route }, maxPerSecond = 2 });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        Assert.Equal(2, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("maxPerSecond").GetInt32());
-
-        for (var i = 0; i < 8; i++) await ReportChangeAsync(admin, route);
-        var requests = await receiver.WaitForCountAsync(8, TimeSpan.FromSeconds(30));
-
-        // Two at once (a second's worth), then one every half second: at least 3 s for eight. Never more than
-        // three inside any one second (Hangfire rounds a scheduled retry to the half second).
-        var times = requests.Select(r => r.At).Order().ToList();
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(2.5), $"eight deliveries in {times[^1] - times[0]}");
-        Assert.All(times, t => Assert.InRange(times.Count(u => u >= t && u < t + TimeSpan.FromSeconds(1)), 1, 3));
+                (await admin.PostAsJsonAsync("/api/webhooks", new { name = $"admin {i}", url = $"http://127.0.0.1:9/a{i}" })).StatusCode);
     }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -104,6 +105,27 @@ public sealed class CircuitBreakerTests(CircuitBreakerTests.AppFixture fixture) 
         // The second change was not sent during the pause either; both went after it (less Hangfire's half-second rounding).
         Assert.True(requests[1].At - requests[0].At >= TimeSpan.FromSeconds(2.4), $"second request after {requests[1].At - requests[0].At}");
         await EventuallyAsync(async () => (await DeliveriesAsync(App, hook.Id)).All(d => d.Status == DeliveryStatus.Success), "both delivered");
+    }
+
+    [Fact]
+    public async Task MaxPerSecond_spaces_a_burst_of_changes_out()
+    {
+        await using var receiver = await TestReceiver.StartAsync();
+        using var admin = App.ApiClient();
+        var route = "paced-" + Guid.NewGuid().ToString("n")[..8];
+        var created = await admin.PostAsJsonAsync("/api/webhooks",
+            new { name = "paced", url = receiver.Url("/paced"), routes = new[] { route }, maxPerSecond = 2 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(2, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("maxPerSecond").GetInt32());
+
+        for (var i = 0; i < 8; i++) await ReportChangeAsync(admin, route);
+        var requests = await receiver.WaitForCountAsync(8, TimeSpan.FromSeconds(30));
+
+        // Two at once (a second's worth), then one every half second: at least 3 s for eight. Never more than
+        // three inside any one second (Hangfire rounds a scheduled retry to the half second).
+        var times = requests.Select(r => r.At).Order().ToList();
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(2.5), $"eight deliveries in {times[^1] - times[0]}");
+        Assert.All(times, t => Assert.InRange(times.Count(u => u >= t && u < t + TimeSpan.FromSeconds(1)), 1, 3));
     }
 
     /// <summary>Sizes of the groups of timestamps separated by more than <paramref name="gap"/>.</summary>

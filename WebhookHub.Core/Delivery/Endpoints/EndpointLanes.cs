@@ -162,6 +162,17 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
         lock (_lock) return _inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId);
     }
 
+    /// <summary>
+    /// This delivery waits for a slot of a full lane, or its endpoint has an attempt in flight for longer than
+    /// <paramref name="patience"/> (a black hole before its first timeout): a caller serving others should not wait for it.
+    /// </summary>
+    public bool IsSlow(Guid webhookId, Guid deliveryId, TimeSpan patience)
+    {
+        lock (_lock)
+            return _waiting.Contains(deliveryId)
+                || _inFlight.Values.Any(f => f.WebhookId == webhookId && time.GetElapsedTime(f.StartedAt) > patience);
+    }
+
     /// <summary>A slot freed up: the longest waiter tries again (it may lose the slot to a newcomer and queue again).</summary>
     private void WakeOne(string key)
     {
