@@ -56,7 +56,9 @@ public static class Noisy
         var black = await CreateWebhookAsync(api, hole.Url(), route: null);
         var started = Stopwatch.StartNew();
         await Parallel.ForAsync(0, backlog, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) => await Report(api, $"backlog-{i % 50}"));
-        Console.WriteLine($"    backlog: {backlog} changes owed to the black hole reported in {started.Elapsed.TotalSeconds:0.0} s");
+        // Owed means stored: measure once the backlog's deliveries exist (each change fanned out), not while it is still arriving.
+        while (UnfannedChanges(Path.Combine(root, "app")) > 0) await Task.Delay(200);
+        Console.WriteLine($"    backlog: {backlog} changes owed to the black hole reported and fanned out in {started.Elapsed.TotalSeconds:0.0} s");
         using var stop = new CancellationTokenSource();
         using var presser = app.ApiClient();
         presser.Timeout = TimeSpan.FromSeconds(60);
@@ -96,6 +98,7 @@ public static class Noisy
         var sentAt = new ConcurrentDictionary<Guid, long>();
         var count = (int)(duration.TotalSeconds * rate);
         var clock = Stopwatch.StartNew();
+        var phaseStart = Stopwatch.GetTimestamp();
         var posts = new List<Task>(count);
         for (var i = 0; i < count; i++)
         {
@@ -109,6 +112,10 @@ public static class Noisy
         }
         await Task.WhenAll(posts);
         await receiver.WaitForAsync(() => receiver.FirstAttempts(sentAt.Keys) >= count * healthy && receiver.SecondAttempts >= count / 4, TimeSpan.FromMinutes(3));
+        var slowest = receiver.Receipts.Where(r => r.Attempt == 1 && sentAt.ContainsKey(r.Change)).GroupBy(r => r.Change)
+            .Select(g => (Offset: Stopwatch.GetElapsedTime(phaseStart, sentAt[g.Key]).TotalSeconds, Ms: Stopwatch.GetElapsedTime(sentAt[g.Key], g.Max(r => r.At)).TotalMilliseconds))
+            .OrderByDescending(c => c.Ms).Take(5);
+        Console.WriteLine("    slowest changes (sent at +s: last receipt ms): " + string.Join(", ", slowest.Select(c => $"+{c.Offset:0}: {c.Ms:0}")));
         var latencies = receiver.Receipts.Where(r => r.Attempt == 1 && sentAt.ContainsKey(r.Change))
             .Select(r => Stopwatch.GetElapsedTime(sentAt[r.Change], r.At).TotalMilliseconds).Order().ToArray();
         var retries = receiver.Receipts.Where(r => r.Path == "/flaky" && sentAt.ContainsKey(r.Change)).GroupBy(r => r.Change)
@@ -130,6 +137,15 @@ public static class Noisy
         var response = await api.PostAsJsonAsync("/api/policy-changes", new { route, source = "https://bench.example/" + route, diff = "--- a\n+++ b\n-old\n+new\n" });
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private static long UnfannedChanges(string dataDirectory)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dataDirectory, "app.db")};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM policy_changes WHERE fanned_out_at IS NULL";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     private static double Pct(double[] sorted, double p) =>

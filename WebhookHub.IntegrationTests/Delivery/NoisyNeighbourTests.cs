@@ -39,6 +39,9 @@ public sealed class NoisyNeighbourTests
 
         await Parallel.ForAsync(0, 200, new ParallelOptions { MaxDegreeOfParallelism = 8 },
             async (i, _) => await ReportChangeAsync(admin, $"backlog-{i % 20}"));
+        // Owed means stored: the healthy traffic starts once the backlog's deliveries exist (each change fanned out).
+        await EventuallyAsync(() => Task.FromResult(
+            Reliability.Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM policy_changes WHERE fanned_out_at IS NULL") == 0), "backlog fanned out");
 
         using var stop = new CancellationTokenSource();
         using var presser = app.ApiClient();
@@ -84,9 +87,10 @@ public sealed class NoisyNeighbourTests
         Console.WriteLine($"noisy neighbour: healthy p50 {latencies[latencies.Length / 2]:0} ms, p99 {p99:0} ms, max {latencies[^1]:0} ms; " +
                           $"retry gaps (1 s scheduled) {retryGaps[0]:0}-{retryGaps[^1]:0} ms; black hole connections {hole.Connections}");
 
-        // Before lanes, the healthy webhooks received nothing for a minute. The strict 1 s bound is the bench's;
-        // here 3 s leaves room for a CI machine shared with other builds.
-        Assert.True(p99 <= 3000, $"healthy p99 {p99:0} ms");
+        // Before lanes, the healthy webhooks received nothing for a minute. The strict 1 s bound is the bench's
+        // (2 minutes, 50 webhooks); here 2 s leaves room for a CI machine shared with other builds (seen: 20-110 ms
+        // at a load average of 17 on 2 cores).
+        Assert.True(p99 <= 2000, $"healthy p99 {p99:0} ms");
         Assert.True(retryGaps[^1] <= 2500, $"a 1 s retry came after {retryGaps[^1]:0} ms");
         // The backlog waited in its lane (8 in flight), plus the test presses the quota let through and any probes.
         Assert.True(hole.Connections < 40, $"{hole.Connections} connections to the black hole (230 deliveries owed to it)");

@@ -69,26 +69,37 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
     /// For a fan-out's send, which has already been handed off or soon will be: when only the lane (or the
     /// host) is full, waits in memory for a slot, first come first served, instead of parking in Hangfire;
     /// an open circuit or the rate cap still answers <see cref="Admission.Wait"/> (park). While it waits the
-    /// delivery counts as in flight, so the owed sweep does not send it a second time.
+    /// delivery counts as in flight, so the owed sweep does not send it a second time. After
+    /// <see cref="MaxLaneWait"/> it stops waiting and is parked like the rest: a slot that long in coming
+    /// means a slow endpoint, and a delivery left pending that long would look owed to the minutely sweep.
     /// </summary>
     public async Task<Admission> EnterAsync(Webhook webhook, Guid deliveryId, CancellationToken ct)
     {
+        var waited = time.GetTimestamp();
         while (true)
         {
             TaskCompletionSource slot;
             lock (_lock)
             {
                 var admission = TryEnterLocked(webhook, deliveryId, LaneUse.Delivery, out var fullKey);
-                if (admission is Admission.Go || fullKey is null) return admission;
+                if (admission is Admission.Go || fullKey is null || time.GetElapsedTime(waited) >= MaxLaneWait) return admission;
                 slot = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 if (!_waiters.TryGetValue(fullKey, out var queue)) _waiters[fullKey] = queue = new Queue<TaskCompletionSource>();
                 queue.Enqueue(slot);
                 _waiting.Add(deliveryId);
             }
-            try { await slot.Task.WaitAsync(ct); }
+            try { await slot.Task.WaitAsync(MaxLaneWait, time, ct); }
+            catch (TimeoutException)
+            {
+                // Leaves its place in the queue to the next (WakeOne skips a cancelled waiter) and asks once more.
+                slot.TrySetCanceled(CancellationToken.None);
+            }
             finally { lock (_lock) _waiting.Remove(deliveryId); }
         }
     }
+
+    /// <summary>Longest a fan-out's send waits in memory for a slot of a full lane before it is parked instead.</summary>
+    public static readonly TimeSpan MaxLaneWait = TimeSpan.FromSeconds(5);
 
     /// <param name="fullKey">Set when the only reason to wait is a full lane or host: the waiter queue to join.</param>
     private Admission TryEnterLocked(Webhook webhook, Guid deliveryId, LaneUse use, out string? fullKey)
