@@ -136,7 +136,7 @@ public sealed class WebhookFormTests : BunitContext, IAsyncLifetime
         };
         var form = RenderForm(existing);
         Assert.Equal("5", form.Find("#webhook-max-per-second").GetAttribute("value"));
-        Type(form, "webhook-max-per-second", "7");
+        form.Find("#webhook-max-per-second").Change("7");
         var save = form.FindAll("button").Single(b => b.TextContent.Contains("Save changes"));
         form.WaitForAssertion(() => Assert.False(save.HasAttribute("disabled")));
         save.Click();
