@@ -88,7 +88,8 @@ public sealed partial class DeliveryJob
             if (!more) break;
             batch.Clear();
             while (reader.TryRead(out var sent)) batch.Add(sent);
-            recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct));
+            try { recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct)); }
+            finally { lanes.Recorded(batch.Select(b => b.Delivery.Id)); }
             await ParkAsync(parked, ct);
         }
         await ParkAsync(parked, ct);

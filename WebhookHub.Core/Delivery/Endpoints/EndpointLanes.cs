@@ -55,6 +55,8 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
     /// <summary>Fan-out sends waiting in memory for a slot of a full lane (key: webhook id or host), first come first served.</summary>
     private readonly Dictionary<string, Queue<TaskCompletionSource>> _waiters = [];
     private readonly HashSet<Guid> _waiting = [];
+    /// <summary>Answered but not yet recorded: a second run of the same delivery (a duplicate job) must not read the old row and send again.</summary>
+    private readonly HashSet<Guid> _recording = [];
     private readonly Lock _lock = new();
 
     private EndpointOptions Options => options.Value.Delivery.Endpoints;
@@ -108,7 +110,7 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
         var now = time.GetUtcNow().UtcDateTime;
         var host = HostOf(webhook.Url);
         {
-            if (_inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId))
+            if (_inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId) || _recording.Contains(deliveryId))
                 return new Admission.Wait(now + TimeSpan.FromSeconds(options.Value.Delivery.TimeoutSeconds), "This delivery is already being attempted.");
             var lane = LaneOf(webhook.Id);
             var probe = false;
@@ -154,6 +156,7 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
         lock (_lock)
         {
             if (!_inFlight.Remove(deliveryId, out entry)) return;
+            if (outcome is not null) _recording.Add(deliveryId);
             var lane = LaneOf(entry.WebhookId);
             lane.InFlight--;
             var ms = time.GetElapsedTime(entry.StartedAt).TotalMilliseconds;
@@ -182,6 +185,13 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
         lock (_lock)
             return _waiting.Contains(deliveryId)
                 || _inFlight.Values.Any(f => f.WebhookId == webhookId && time.GetElapsedTime(f.StartedAt) > patience);
+    }
+
+    /// <summary>The attempts of these deliveries are saved (or their saving failed): they may be attempted again.</summary>
+    public void Recorded(IEnumerable<Guid> deliveryIds)
+    {
+        lock (_lock)
+            foreach (var id in deliveryIds) _recording.Remove(id);
     }
 
     /// <summary>A slot freed up: the longest waiter tries again (it may lose the slot to a newcomer and queue again).</summary>
