@@ -28,6 +28,12 @@ public static class BenchMain
             await HistoryBench.RunAsync(args);
             return;
         }
+        // dotnet run -c Release --project WebhookHub.Bench -- noisy [--minutes 2] [--healthy 50] [--backlog 1000]
+        if (args.FirstOrDefault() == "noisy")
+        {
+            await Noisy.RunAsync(args);
+            return;
+        }
         var quick = args.Contains("--quick");
         var fanoutOnly = args.Contains("--fanout-only");
         var fanoutWebhooks = 100;

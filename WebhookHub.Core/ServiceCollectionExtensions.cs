@@ -61,6 +61,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<DeliveryNotifier>();
         services.AddScoped<DeliveryJob>();
+        services.AddSingleton<Delivery.Endpoints.CircuitBreaker>();
+        services.AddSingleton<Delivery.Endpoints.EndpointLanes>();
+        services.AddSingleton<Delivery.Endpoints.RedriveRunner>();
+        services.AddSingleton<Delivery.Endpoints.TestSendQuota>();
+        services.AddHostedService<Delivery.Endpoints.EndpointSupervisor>();
         services.AddScoped<RowWriter>();
         services.AddScoped<RollupWriter>();
         services.AddScoped<RollupBackfill>();

@@ -16,6 +16,8 @@ public sealed class WebhookHubOptions
 
     public DataProtectionSettings DataProtection { get; set; } = new();
 
+    public QuotaOptions Quotas { get; set; } = new();
+
     /// <summary>
     /// The address receivers use to reach this app (e.g. <c>https://hub.example.com</c>); makes a cut
     /// diff's <c>diffUrl</c> absolute. Background jobs have no request to learn it from.
@@ -72,6 +74,78 @@ public sealed class DeliveryOptions
     public int SecretRotationOverlapHours { get; set; } = 24;
 
     public AutoDisableOptions AutoDisable { get; set; } = new();
+
+    /// <summary>Per-endpoint lanes, circuit breaker and redrive (see <see cref="EndpointOptions"/>).</summary>
+    public EndpointOptions Endpoints { get; set; } = new();
+}
+
+/// <summary>
+/// <c>WebhookHub:Delivery:Endpoints</c>: what keeps one slow or broken endpoint from taking capacity the
+/// others need. An endpoint is a webhook; a host is the URL's host and port.
+/// </summary>
+public sealed class EndpointOptions
+{
+    /// <summary>Attempts in flight to one webhook at once; more wait in its lane (scheduled a moment later), never in a shared worker.</summary>
+    public int MaxInFlightPerEndpoint { get; set; } = 8;
+
+    /// <summary>
+    /// Attempts in flight to one host:port across all its webhooks. Matches <see cref="DeliveryOptions.MaxConnectionsPerServer"/>:
+    /// past it the HTTP handler would queue the request inside a shared fan-out slot.
+    /// </summary>
+    public int MaxInFlightPerHost { get; set; } = 256;
+
+    /// <summary>
+    /// How long a fan-out or a retry job waits for its sends before it hands the slow ones to the lane and
+    /// moves on; their results are recorded when they come. A black hole then costs a fan-out this long, not the timeout.
+    /// </summary>
+    public int HandOffAfterMs { get; set; } = 1000;
+
+    public BreakerOptions Breaker { get; set; } = new();
+
+    public RedriveOptions Redrive { get; set; } = new();
+}
+
+/// <summary><c>WebhookHub:Delivery:Endpoints:Breaker</c>: when an endpoint's circuit opens and how long it stays open.</summary>
+public sealed class BreakerOptions
+{
+    /// <summary>Retryable failures in a row (network, timeout, 5xx, 408, 429) that open the circuit.</summary>
+    public int FailuresToOpen { get; set; } = 5;
+
+    /// <summary>The first cool-down; each failed probe doubles it, up to <see cref="MaxCooldownSeconds"/>.</summary>
+    public double FirstCooldownSeconds { get; set; } = 5;
+
+    public double MaxCooldownSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// How long a delivery that arrives while the circuit is open waits before its job looks again (plus up
+    /// to half of it at random, so a thousand parked deliveries do not all wake at once). A closing circuit
+    /// does not wait for them: the redrive sends them.
+    /// </summary>
+    public double ParkSeconds { get; set; } = 60;
+}
+
+/// <summary><c>WebhookHub:Delivery:Endpoints:Redrive</c>: the slow start that redelivers an endpoint's dead letters when its circuit closes.</summary>
+public sealed class RedriveOptions
+{
+    /// <summary>Deliveries a second at the start; doubled each second in which every answer was a 2xx within <see cref="SlowAfterMs"/>.</summary>
+    public double InitialPerSecond { get; set; } = 1;
+
+    public double MaxPerSecond { get; set; } = 50;
+
+    /// <summary>An answer slower than this counts against the ramp like an error (the rate halves).</summary>
+    public int SlowAfterMs { get; set; } = 2000;
+}
+
+/// <summary><c>WebhookHub:Quotas</c>: limits that keep the shared hub fair between customers.</summary>
+public sealed class QuotaOptions
+{
+    /// <summary>Test sends per webhook: one every this many seconds, after a burst of <see cref="TestSendBurst"/>.</summary>
+    public double TestSendEverySeconds { get; set; } = 5;
+
+    public int TestSendBurst { get; set; } = 5;
+
+    /// <summary>Webhooks (not deleted) one customer may have; Admins are not capped. 0 means no cap.</summary>
+    public int MaxWebhooksPerCustomer { get; set; } = 100;
 }
 
 /// <summary>
@@ -89,6 +163,12 @@ public sealed class AutoDisableOptions
 
     /// <summary>A receiver answering 410 Gone says the endpoint is gone for good.</summary>
     public bool OnGone { get; set; } = true;
+
+    /// <summary>
+    /// The breaker's path to the same end: a circuit that has stayed open this long (every probe failed,
+    /// none succeeded) switches the webhook off. 0 turns the rule off.
+    /// </summary>
+    public double OpenCircuitMinutes { get; set; } = 60;
 }
 
 /// <summary><c>WebhookHub:Retention</c>: how long delivery history is kept.</summary>

@@ -1,5 +1,6 @@
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using WebhookHub.Core.Events;
 using WebhookHub.Core.Persistence;
 using WebhookHub.Core.Webhooks;
 
@@ -34,13 +35,14 @@ public sealed class DeadLetterService(WebhookHubDbContext db, SqliteWriteGate wr
     public Task<Dictionary<Guid, string>> WebhooksWithDeadLettersAsync(IQueryable<Webhook> visible, CancellationToken ct) =>
         (from d in db.Deliveries
          join w in visible on d.WebhookId equals w.Id
-         where d.Status == DeliveryStatus.Failed
+         where d.Status == DeliveryStatus.Failed && d.EventType != EventTypes.WebhookTest
          select new { w.Id, w.Name }).Distinct().ToDictionaryAsync(w => w.Id, w => w.Name, ct);
 
     private IQueryable<DeadLetter> Query(IQueryable<Webhook> visible, Guid? webhookId) =>
         from d in db.Deliveries
         join w in visible on d.WebhookId equals w.Id
-        where d.Status == DeliveryStatus.Failed && (webhookId == null || d.WebhookId == webhookId)
+        // A failed test send is not a dead letter: it is never retried, the person who pressed "test" saw the answer.
+        where d.Status == DeliveryStatus.Failed && d.EventType != EventTypes.WebhookTest && (webhookId == null || d.WebhookId == webhookId)
         orderby d.UpdatedAt descending, d.Id descending
         select new DeadLetter(d.Id, w.Id, w.Name, d.EventId, d.EventType, d.PolicyChangeId, d.AttemptCount,
             d.LastStatusCode, d.LastError, d.LastAttemptAt, d.HangfireJobId, d.CreatedAt);
@@ -62,6 +64,7 @@ public sealed class DeadLetterService(WebhookHubDbContext db, SqliteWriteGate wr
         {
             delivery.Status = DeliveryStatus.Retrying;
             delivery.BudgetStartsAfterAttempt = delivery.AttemptCount;
+            delivery.BudgetTrigger = AttemptTrigger.Manual;
             delivery.NextAttemptAt = now;
             delivery.UpdatedAt = now;
         }

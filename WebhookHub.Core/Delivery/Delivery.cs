@@ -12,6 +12,8 @@ public sealed class Delivery
     public int AttemptCount { get; set; }
     /// <summary>Attempts made before the current retry budget began (a manual retry starts a fresh budget).</summary>
     public int BudgetStartsAfterAttempt { get; set; }
+    /// <summary>What started the current budget: <see cref="AttemptTrigger.Redrive"/> marks a recovered endpoint's redrive, whose attempts are recorded as such.</summary>
+    public AttemptTrigger BudgetTrigger { get; set; }
     public DateTime? NextAttemptAt { get; set; }
     public DateTime? LastAttemptAt { get; set; }
     public int? LastStatusCode { get; set; }

@@ -35,4 +35,6 @@ public enum AttemptTrigger
 {
     Scheduled,
     Manual,
+    /// <summary>Sent by the slow-start redrive after the endpoint's circuit closed.</summary>
+    Redrive,
 }

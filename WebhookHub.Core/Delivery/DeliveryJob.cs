@@ -7,6 +7,8 @@ using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Persistence;
 using WebhookHub.Core.Webhooks;
@@ -35,7 +37,9 @@ public sealed partial class DeliveryJob(
     TimeProvider time,
     FanoutDispatcher dispatcher,
     OverdueRetrySweep overdueRetries,
-    ILogger<DeliveryJob> log)
+    ILogger<DeliveryJob> log,
+    EndpointLanes lanes,
+    IServiceScopeFactory scopes)
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -44,7 +48,7 @@ public sealed partial class DeliveryJob(
     [
         nameof(Delivery.Status), nameof(Delivery.AttemptCount), nameof(Delivery.BudgetStartsAfterAttempt), nameof(Delivery.NextAttemptAt),
         nameof(Delivery.LastAttemptAt), nameof(Delivery.LastStatusCode), nameof(Delivery.LastError), nameof(Delivery.HangfireJobId),
-        nameof(Delivery.UpdatedAt),
+        nameof(Delivery.UpdatedAt), nameof(Delivery.BudgetTrigger),
     ];
 
     /// <summary>
@@ -87,9 +91,13 @@ public sealed partial class DeliveryJob(
 
         var firstAttempts = owed
             .Where(d => d.Status == DeliveryStatus.Pending && webhooks.ContainsKey(d.WebhookId))
+            // Handed off by an earlier run and still on the wire: recorded when it answers.
+            .Where(d => !lanes.IsInFlight(d.Id))
             .Select(d => (d, webhooks[d.WebhookId]))
             .ToList();
-        await AttemptAsync(evt, firstAttempts, context?.BackgroundJob.Id, followUps: true, ct);
+        // Each first attempt asks its lane (admit): a slow endpoint's backlog is parked there, and its slow sends
+        // handed off, so the next change never waits for it.
+        await AttemptAsync(evt, firstAttempts, context?.BackgroundJob.Id, followUps: true, ct, HandOffAfter, admit: true);
     }
 
     /// <summary>
@@ -131,7 +139,11 @@ public sealed partial class DeliveryJob(
         var jobId = context?.BackgroundJob.Id;
         if (jobId is not null) delivery.HangfireJobId = jobId;
         // A Failed delivery that runs again was requeued by a person (dead-letter API or /hangfire): fresh budget.
-        if (delivery.Status == DeliveryStatus.Failed) delivery.BudgetStartsAfterAttempt = delivery.AttemptCount;
+        if (delivery.Status == DeliveryStatus.Failed)
+        {
+            delivery.BudgetStartsAfterAttempt = delivery.AttemptCount;
+            delivery.BudgetTrigger = AttemptTrigger.Manual;
+        }
 
         var webhook = await db.Webhooks.FindAsync([delivery.WebhookId], ct);
         if (webhook is null || webhook.DeletedAt is not null)
@@ -162,7 +174,19 @@ public sealed partial class DeliveryJob(
 
         var evt = await db.Events.FindAsync([delivery.EventId], ct)
             ?? throw new InvalidOperationException($"Event {delivery.EventId} of delivery {delivery.Id} is missing.");
-        var attempt = (await AttemptAsync(evt, [(delivery, webhook)], jobId, followUps: false, ct)).Single();
+        if (lanes.TryEnter(webhook, delivery.Id) is Admission.Wait wait)
+        {
+            // Waits in its lane (full, over its rate, circuit open) without spending an attempt or holding this worker.
+            delivery.Status = DeliveryStatus.Retrying;
+            delivery.NextAttemptAt = wait.Until;
+            delivery.UpdatedAt = Now;
+            await writes.RunAsync(() => rows.UpdateAsync([delivery], AttemptColumns, ct), ct);
+            throw new RetryLaterException(wait.LookAgainAt, wait.LookAgainAt - Now, "Waiting in the endpoint's lane: " + wait.Reason);
+        }
+        var attempts = await AttemptAsync(evt, [(delivery, webhook)], jobId, followUps: false, ct, HandOffAfter);
+        if (attempts.Count == 0)
+            throw new AttemptHandedOffException("The receiver is slow to answer: the attempt goes on in the endpoint's lane, and its result schedules the next job.");
+        var attempt = attempts.Single();
         if (attempt.Status == AttemptStatus.Retrying)
             throw new RetryLaterException(delivery.NextAttemptAt!.Value, delivery.NextAttemptAt.Value - delivery.LastAttemptAt!.Value,
                 attempt.ErrorMessage ?? "retryable failure");
@@ -170,14 +194,19 @@ public sealed partial class DeliveryJob(
             throw new DeliveryFailedException($"Dead-lettered after attempt {attempt.AttemptNumber}: {attempt.ErrorMessage}");
     }
 
-    /// <summary>Sends a <c>webhook.test</c> event now and returns its first attempt; a retryable failure still gets its retries.</summary>
+    /// <summary>
+    /// Sends a <c>webhook.test</c> event now and returns its only attempt: a test is not retried (a person
+    /// is waiting for the answer and may press again, within <see cref="QuotaOptions"/>). It skips the
+    /// breaker, so a test can show that an endpoint is back (and its success closes the circuit).
+    /// </summary>
     public async Task<DeliveryAttempt> SendTestAsync(Webhook webhook, CancellationToken ct)
     {
         var now = Now;
         var evt = PayloadBuilder.ForTest(webhook, now);
         var delivery = NewDelivery(evt, webhook.Id, now);
         await writes.RunAsync(() => SaveEventAsync(evt, [delivery], ct), ct);
-        return (await AttemptAsync(evt, [(delivery, webhook)], null, followUps: true, ct)).Single();
+        lanes.TryEnter(webhook, delivery.Id, LaneUse.Test);
+        return (await AttemptAsync(evt, [(delivery, webhook)], null, followUps: false, ct)).Single();
     }
 
     /// <summary>The event (and, for a fan-out, its change's FannedOutAt) through EF, its deliveries through <see cref="RowWriter"/>: one transaction.</summary>
@@ -209,13 +238,20 @@ public sealed partial class DeliveryJob(
     /// Sends concurrently (bounded) and records as results arrive: whatever finished while the last
     /// batch was being saved is saved together, so a fast receiver's rows never wait for a slow one's timeout.
     /// </summary>
+    /// <param name="handOffAfter">For callers that serve others (a fan-out, a retry job): stop waiting after this long and hand the
+    /// sends still on the wire to their lane (<see cref="HandOff"/>); the result then lacks them.</param>
+    /// <param name="admit">Ask each delivery's lane just before sending it, and park what it cannot take now
+    /// (a fan-out); other callers took their lane slot before calling.</param>
     private async Task<List<DeliveryAttempt>> AttemptAsync(
-        WebhookEvent evt, IReadOnlyList<(Delivery Delivery, Webhook Webhook)> work, string? jobId, bool followUps, CancellationToken ct)
+        WebhookEvent evt, IReadOnlyList<(Delivery Delivery, Webhook Webhook)> work, string? jobId, bool followUps, CancellationToken ct,
+        TimeSpan? handOffAfter = null, bool admit = false)
     {
         var recorded = new List<DeliveryAttempt>(work.Count);
         if (work.Count == 0) return recorded;
         var body = Encoding.UTF8.GetBytes(evt.Payload);
         var channel = Channel.CreateUnbounded<Sent>(new UnboundedChannelOptions { SingleReader = true });
+        var parked = new System.Collections.Concurrent.ConcurrentQueue<(Delivery, Admission.Wait)>();
+        var outstanding = new System.Collections.Concurrent.ConcurrentDictionary<Guid, Guid>(work.Select(w => KeyValuePair.Create(w.Delivery.Id, w.Webhook.Id)));
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.Delivery.MaxParallelSends), CancellationToken = ct };
         var sending = Task.Run(async () =>
         {
@@ -223,11 +259,21 @@ public sealed partial class DeliveryJob(
             {
                 await Parallel.ForEachAsync(work, parallel, async (item, token) =>
                 {
+                    if (admit && await lanes.EnterAsync(item.Webhook, item.Delivery.Id, token) is Admission.Wait wait)
+                    {
+                        parked.Enqueue((item.Delivery, wait));
+                        outstanding.TryRemove(item.Delivery.Id, out _);
+                        return;
+                    }
                     var number = item.Delivery.AttemptCount + 1;
                     var request = new AttemptRequest(item.Delivery.Id, evt.Id, evt.Type, item.Webhook.Url, body,
                         protector.SigningSecrets(item.Webhook, Now), number);
-                    var outcome = await sender.SendAsync(request, token);
+                    AttemptOutcome? outcome = null;
+                    try { outcome = await sender.SendAsync(request, token); }
+                    // Every caller took a lane slot for this delivery (EndpointLanes.TryEnter); the result feeds its breaker.
+                    finally { lanes.Leave(item.Delivery.Id, outcome); }
                     channel.Writer.TryWrite(new Sent(item.Delivery, item.Webhook, number, outcome));
+                    outstanding.TryRemove(item.Delivery.Id, out _);
                 });
                 channel.Writer.Complete();
             }
@@ -237,12 +283,14 @@ public sealed partial class DeliveryJob(
             }
         }, CancellationToken.None);
 
-        var batch = new List<Sent>();
-        while (await channel.Reader.WaitToReadAsync(ct))
+        var started = time.GetTimestamp();
+        Func<bool>? mayLeave = handOffAfter is { } after
+            ? () => time.GetElapsedTime(started) >= after || OnlySlowLeft(outstanding)
+            : null;
+        if (!await DrainAsync(evt, channel.Reader, parked, recorded, jobId, followUps, mayLeave, ct))
         {
-            batch.Clear();
-            while (channel.Reader.TryRead(out var sent)) batch.Add(sent);
-            recorded.AddRange(await RecordAsync(evt, batch, jobId, followUps, ct));
+            HandOff(evt, channel.Reader, parked, sending, jobId);
+            return recorded;
         }
         await sending;
         return recorded;
@@ -256,7 +304,7 @@ public sealed partial class DeliveryJob(
         foreach (var (delivery, _, number, outcome) in batch)
         {
             delivery.AttemptCount = number;
-            var delay = retryPolicy.NextDelay(outcome, number - delivery.BudgetStartsAfterAttempt);
+            var delay = evt.Type == EventTypes.WebhookTest ? null : retryPolicy.NextDelay(outcome, number - delivery.BudgetStartsAfterAttempt);
             var status = outcome is AttemptOutcome.Succeeded ? AttemptStatus.Success
                 : delay is not null ? AttemptStatus.Retrying : AttemptStatus.Failed;
             var error = (outcome as AttemptOutcome.Failed)?.Reason;
@@ -273,7 +321,8 @@ public sealed partial class DeliveryJob(
                 ResponseBody = outcome.ResponseBody,
                 AttemptNumber = number,
                 // Every attempt of a budget a person started (dead-letter retry) counts as manual.
-                Trigger = delivery.BudgetStartsAfterAttempt > 0 ? AttemptTrigger.Manual : AttemptTrigger.Scheduled,
+                Trigger = delivery.BudgetTrigger == AttemptTrigger.Redrive ? AttemptTrigger.Redrive
+                    : delivery.BudgetStartsAfterAttempt > 0 ? AttemptTrigger.Manual : AttemptTrigger.Scheduled,
                 DeliveredAt = status == AttemptStatus.Success ? now : null,
                 ErrorMessage = error,
                 DurationMs = outcome.DurationMs,

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using WebhookHub.Core.Delivery.Endpoints;
 
 namespace WebhookHub.Core.Delivery;
 
@@ -31,6 +32,8 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
     public event Action<WebhookStateChanged>? WebhookChanged;
     public event Action<RetryPickedUp>? RetryPickedUp;
     public event Action<OverdueRetryRequeued>? OverdueRetryRequeued;
+    public event Action<CircuitChanged>? CircuitChanged;
+    public event Action<RedriveProgress>? RedriveProgressed;
 
     public void Publish(AttemptRecorded e) => Raise(AttemptRecorded, e);
 
@@ -41,6 +44,10 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
     public void Publish(RetryPickedUp e) => Raise(RetryPickedUp, e);
 
     public void Publish(OverdueRetryRequeued e) => Raise(OverdueRetryRequeued, e);
+
+    public void Publish(CircuitChanged e) => Raise(CircuitChanged, e);
+
+    public void Publish(RedriveProgress e) => Raise(RedriveProgressed, e);
 
     private void Raise<T>(Action<T>? handlers, T e)
     {

@@ -1,5 +1,7 @@
 using Hangfire;
+using Hangfire.Common;
 using Hangfire.States;
+using Hangfire.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using WebhookHub.Core.Persistence;
@@ -8,9 +10,10 @@ namespace WebhookHub.Core.Delivery;
 
 /// <summary>
 /// The safety net that does not trust Hangfire's timing: a <c>retrying</c> delivery whose next attempt is
-/// more than <see cref="Grace"/> past and whose job is not running is requeued (its job back in the queue,
-/// or a new job when Hangfire has none). Whatever stalls a retry (a lost lock wake-up, a scheduler that
-/// stopped), it waits at most a minute and a sweep, not Hangfire's 30-minute invisibility timeout.
+/// more than <see cref="Grace"/> past and whose job is neither running nor scheduled for later is requeued
+/// (its job back in the queue, or a new job when Hangfire has none). Whatever stalls a retry (a lost lock
+/// wake-up, a scheduler that stopped), it waits at most a minute and a sweep, not Hangfire's 30-minute
+/// invisibility timeout.
 /// Run by the minutely owed sweep (<see cref="DeliveryJob.FanOutOwed"/>).
 /// </summary>
 public sealed partial class OverdueRetrySweep(
@@ -38,6 +41,9 @@ public sealed partial class OverdueRetrySweep(
             {
                 var state = delivery.HangfireJobId is { } id ? connection.GetJobData(id)?.State : null;
                 if (state == ProcessingState.StateName) continue; // running now: its attempt will be recorded
+                // A job scheduled for later is on its way, not stalled: a delivery parked behind its endpoint's
+                // lane or open circuit keeps its earliest time on the row and wakes its job later.
+                if (state == ScheduledState.StateName && ScheduledFor(connection, delivery.HangfireJobId!) > cutoff) continue;
                 const string reason = "Requeued by the owed sweep: the retry was more than a minute overdue";
                 // Only from the state just read, so a worker that picked the job up meanwhile keeps it.
                 if (state is not null && jobs.ChangeState(delivery.HangfireJobId!, new EnqueuedState { Reason = reason }, state))
@@ -63,6 +69,10 @@ public sealed partial class OverdueRetrySweep(
         }
         return requeued.Count + newJobs.Count;
     }
+
+    private static DateTime? ScheduledFor(IStorageConnection connection, string jobId) =>
+        connection.GetStateData(jobId) is { Name: var name, Data: var data } && name == ScheduledState.StateName
+            && data.TryGetValue("EnqueueAt", out var at) ? JobHelper.DeserializeNullableDateTime(at) : null;
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Delivery {DeliveryId} to webhook {WebhookId}: its retry was {OverdueSeconds:0} s overdue and not running; requeued (job {JobId})")]

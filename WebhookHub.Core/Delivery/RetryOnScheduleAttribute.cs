@@ -14,6 +14,13 @@ public sealed class RetryLaterException(DateTime nextAttemptAt, TimeSpan delay, 
 public sealed class DeliveryFailedException(string message) : Exception(message);
 
 /// <summary>
+/// Thrown by a retry job whose receiver did not answer within <see cref="EndpointOptions.HandOffAfterMs"/>:
+/// the attempt goes on in the endpoint's lane, the worker is freed, and the job ends Deleted with this reason
+/// (the attempt's result gets its own job).
+/// </summary>
+public sealed class AttemptHandedOffException(string message) : Exception(message);
+
+/// <summary>
 /// Turns a job's <see cref="RetryLaterException"/> into a Scheduled state after our own delay
 /// (DESIGN.md §6), so Hangfire's retry counter and its backoff play no part. Stateless: Hangfire
 /// shares one filter instance across jobs.
@@ -22,6 +29,11 @@ public sealed class RetryOnScheduleAttribute : JobFilterAttribute, IElectStateFi
 {
     public void OnStateElection(ElectStateContext context)
     {
+        if (context.CandidateState is FailedState { Exception: AttemptHandedOffException handedOff })
+        {
+            context.CandidateState = new DeletedState { Reason = handedOff.Message };
+            return;
+        }
         if (context.CandidateState is not FailedState { Exception: RetryLaterException retry }) return;
         context.CandidateState = new ScheduledState(HangfireTime(retry.NextAttemptAt))
         {

@@ -45,6 +45,14 @@ public sealed partial class WebhookAutoDisabler(
             $"{latest.Count} deliveries in a row were dead-lettered over {Math.Floor(lasted.TotalMinutes)} minutes.", ct);
     }
 
+    /// <summary>
+    /// The breaker's path (<see cref="AutoDisableOptions.OpenCircuitMinutes"/>): the endpoint's circuit opened at
+    /// <paramref name="openSince"/> and no probe has succeeded since. Its parked deliveries are dead-lettered by their jobs.
+    /// </summary>
+    public Task OnCircuitStuckAsync(Guid webhookId, DateTime openSince, CancellationToken ct) =>
+        DisableAsync(webhookId,
+            $"Its circuit has been open since {openSince:u} ({Math.Floor((time.GetUtcNow().UtcDateTime - openSince).TotalMinutes)} minutes): every probe failed.", ct);
+
     private async Task DisableAsync(Guid webhookId, string reason, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;

@@ -20,6 +20,10 @@ public sealed class Webhook
     public DateTime UpdatedAt { get; set; }
     /// <summary>Set when deleted: the webhook stops receiving, its history stays readable by admins.</summary>
     public DateTime? DeletedAt { get; set; }
+    /// <summary>Optional cap on attempts a second to this endpoint, first attempts and retries alike; null means no cap.</summary>
+    public int? MaxPerSecond { get; set; }
+    /// <summary>When its circuit closes again, redeliver its dead letters since it broke, starting slowly (on by default).</summary>
+    public bool RedriveOnRecovery { get; set; } = true;
 
     public bool Wants(string eventType, string? route) =>
         IsActive && DeletedAt is null

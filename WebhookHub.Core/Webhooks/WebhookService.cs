@@ -15,7 +15,8 @@ public sealed record WebhookCaller(string UserId, bool IsAdmin, bool SeesEveryth
 /// type. The defaults also tell the OpenAPI document which fields a client may leave out.
 /// </summary>
 public sealed record WebhookInput(
-    string? Name, string? Url, IReadOnlyList<string?>? Events = null, IReadOnlyList<string?>? Routes = null, bool? IsActive = null);
+    string? Name, string? Url, IReadOnlyList<string?>? Events = null, IReadOnlyList<string?>? Routes = null, bool? IsActive = null,
+    int? MaxPerSecond = null, bool? RedriveOnRecovery = null);
 
 /// <summary>What a request about one webhook came to; the API turns each case into one status code.</summary>
 public abstract record WebhookOutcome
@@ -44,6 +45,9 @@ public abstract record WebhookOutcome
 
     /// <param name="Errors">Field name (as in the JSON body) → what is wrong with it.</param>
     public sealed record Invalid(IReadOnlyDictionary<string, string> Errors) : WebhookOutcome;
+
+    /// <summary>The customer already has as many webhooks as <see cref="QuotaOptions.MaxWebhooksPerCustomer"/> allows.</summary>
+    public sealed record LimitReached(string Detail) : WebhookOutcome;
 }
 
 /// <summary>Webhook management: who sees what, validation, secrets (encrypted at rest, shown on purpose only) and soft delete.</summary>
@@ -60,6 +64,7 @@ public sealed class WebhookService(
     public const int MaxNameLength = 200;
     public const int MaxRouteLength = 200;
     public const int MaxRoutes = 100;
+    public const int MaxPerSecondLimit = 10_000;
 
     public Task<List<Webhook>> ListAsync(WebhookCaller caller, CancellationToken ct = default) =>
         Visible(caller).OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).ToListAsync(ct);
@@ -97,6 +102,10 @@ public sealed class WebhookService(
     {
         var (clean, errors) = await ValidateAsync(input, ct);
         if (clean is null) return new WebhookOutcome.Invalid(errors);
+        // One customer's endpoints share the hub with everyone's: capped, except for Admins.
+        var cap = options.Value.Quotas.MaxWebhooksPerCustomer;
+        if (cap > 0 && !caller.IsAdmin && await db.Webhooks.CountAsync(w => w.UserId == caller.UserId && w.DeletedAt == null, ct) >= cap)
+            return new WebhookOutcome.LimitReached($"You already have {cap} webhooks, the most one customer may have; delete one first.");
 
         var now = Now();
         var secret = WebhookSecret.Generate();
@@ -110,6 +119,8 @@ public sealed class WebhookService(
             Events = clean.Events,
             Routes = clean.Routes,
             IsActive = clean.IsActive,
+            MaxPerSecond = clean.MaxPerSecond,
+            RedriveOnRecovery = clean.RedriveOnRecovery,
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -131,6 +142,8 @@ public sealed class WebhookService(
         webhook.Url = clean.Url;
         webhook.Events = clean.Events;
         webhook.Routes = clean.Routes;
+        webhook.MaxPerSecond = clean.MaxPerSecond;
+        webhook.RedriveOnRecovery = clean.RedriveOnRecovery;
         // Switching a webhook back on is the person's answer to whatever disabled it.
         if (clean.IsActive && !webhook.IsActive) webhook.DisabledReason = null;
         var switched = webhook.IsActive != clean.IsActive;
@@ -244,7 +257,8 @@ public sealed class WebhookService(
         return (webhook, null);
     }
 
-    private sealed record CleanInput(string Name, string Url, List<string> Events, List<string> Routes, bool IsActive);
+    private sealed record CleanInput(string Name, string Url, List<string> Events, List<string> Routes, bool IsActive, int? MaxPerSecond,
+        bool RedriveOnRecovery);
 
     /// <summary>Checks every field (so one response names every problem) and returns the input tidied, or the errors.</summary>
     private async Task<(CleanInput? Clean, Dictionary<string, string> Errors)> ValidateAsync(WebhookInput input, CancellationToken ct)
@@ -259,10 +273,12 @@ public sealed class WebhookService(
 
         var events = ValidateEvents(input.Events, errors);
         var routes = ValidateRoutes(input.Routes, errors);
+        if (input.MaxPerSecond is < 1 or > MaxPerSecondLimit)
+            errors["maxPerSecond"] = $"maxPerSecond must be between 1 and {MaxPerSecondLimit}, or left out for no limit";
 
         return errors.Count > 0
             ? (null, errors)
-            : (new CleanInput(name!, input.Url!.Trim(), events, routes, input.IsActive ?? true), errors);
+            : (new CleanInput(name!, input.Url!.Trim(), events, routes, input.IsActive ?? true, input.MaxPerSecond, input.RedriveOnRecovery ?? true), errors);
     }
 
     private static List<string> ValidateEvents(IReadOnlyList<string?>? events, Dictionary<string, string> errors)

@@ -117,7 +117,7 @@ public sealed class FailingReceiverTests(FailingReceiverTests.AppFixture fixture
     private static Guid PolicyChangeIdOf(ReceivedRequest request) =>
         System.Text.Json.JsonDocument.Parse(request.Body).RootElement.GetProperty("data").GetProperty("policyChangeId").GetGuid();
 
-    private static int UnusedPort()
+    internal static int UnusedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -97,6 +97,26 @@ public sealed class AutoDisableTests
         Assert.True((await GetWebhookAsync(api, id)).GetProperty("isActive").GetBoolean());
     }
 
+    [Fact]
+    public async Task A_circuit_that_stays_open_past_the_limit_disables_the_webhook_through_the_breakers_history()
+    {
+        await using var app = new WebhookHubApp(new Dictionary<string, string?>
+        {
+            ["WebhookHub:Delivery:Endpoints:Breaker:FailuresToOpen"] = "3",
+            ["WebhookHub:Delivery:Endpoints:Breaker:FirstCooldownSeconds"] = "1",
+            // 6 s: the dead-letter rule (10 over 60 minutes) cannot be what switches it off.
+            ["WebhookHub:Delivery:AutoDisable:OpenCircuitMinutes"] = "0.1",
+        });
+        using var api = app.ApiClient();
+        var id = await Hub.CreateWebhookAsync(api, $"http://127.0.0.1:{Delivery.FailingReceiverTests.UnusedPort()}/refused");
+
+        for (var i = 0; i < 3; i++) await Hub.PostChangeAsync(api);
+        await WaitForWebhookAsync(api, id, w => w.GetProperty("circuit").GetProperty("state").GetString() == "open");
+        var webhook = await WaitForWebhookAsync(api, id, w => !w.GetProperty("isActive").GetBoolean());
+        Assert.Contains("circuit has been open", webhook.GetProperty("disabledReason").GetString());
+        Assert.Equal("closed", webhook.GetProperty("circuit").GetProperty("state").GetString());
+    }
+
     private static async Task<JsonElement> GetWebhookAsync(HttpClient api, Guid id) =>
         await api.GetFromJsonAsync<JsonElement>($"/api/webhooks/{id}");
 

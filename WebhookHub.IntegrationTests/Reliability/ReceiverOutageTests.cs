@@ -27,6 +27,9 @@ public sealed class ReceiverOutageTests(ITestOutputHelper output)
             ["WebhookHub:Delivery:RetryDelaysSeconds:2"] = "2",
             ["WebhookHub:Delivery:RetryDelaysSeconds:3"] = "2",
             ["WebhookHub:Delivery:RetryDelaysSeconds:4"] = "2",
+            // This test is about retries and the bulk dead-letter retry; with the breaker (CircuitBreakerTests) the
+            // outage would park the deliveries and the recovery redrive them, before a person could.
+            ["WebhookHub:Delivery:Endpoints:Breaker:FailuresToOpen"] = "1000",
         });
         using var api = app.ApiClient();
         var webhookId = await Hub.CreateWebhookAsync(api, receiver.Url("/outage"));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Web.Features.Monitoring;
 
 namespace WebhookHub.Tests.Ui;
@@ -18,6 +19,11 @@ public sealed class MonitoringComponentTests
         var context = new BunitContext();
         context.JSInterop.Mode = JSRuntimeMode.Loose;
         context.Services.AddMudServices();
+        context.Services.AddSingleton(TimeProvider.System);
+        context.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new WebhookHub.Core.WebhookHubOptions()));
+        context.Services.AddSingleton<DeliveryNotifier>();
+        context.Services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>));
+        context.Services.AddSingleton<CircuitBreaker>();
         return context;
     }
 
@@ -35,6 +41,14 @@ public sealed class MonitoringComponentTests
         }.Select(h => { var (state, why) = HealthRule.Classify(h, 0); return new HealthRow(h, state, why); }).ToList();
 
         var table = context.Render<HealthTable>(p => p.Add(t => t.Rows, rows));
+        var circuits = table.FindAll("[data-testid=circuit-state]").Select(c => c.GetAttribute("data-state")).ToList();
+        Assert.Equal(["closed", "closed", "closed", "closed"], circuits);
+        // The breaker opens the third one's circuit: the table shows it without being handed new rows.
+        var breaker = context.Services.GetRequiredService<CircuitBreaker>();
+        for (var i = 0; i < 5; i++) breaker.Record(rows[2].Health.WebhookId, new EndpointSignal.Failed("Timed out"), probe: false);
+        table.WaitForAssertion(() => Assert.Equal("open", table.FindAll("[data-testid=circuit-state]")[2].GetAttribute("data-state")));
+        Assert.Contains("circuit open", table.Markup);
+        Assert.Contains("next probe", table.Markup);
 
         var states = table.FindAll("[data-testid=health-state] .mud-chip").Select(c => c.TextContent.Trim()).ToList();
         Assert.Equal(["healthy", "degraded", "failing", "disabled"], states);

@@ -122,6 +122,27 @@ public sealed class WebhookFormTests : BunitContext, IAsyncLifetime
         Assert.Equal([EventTypes.PolicyChangeDetected], input.Events);
         Assert.Equal(["uk-student-visa", "uk-skilled-worker"], input.Routes);
         Assert.True(input.IsActive);
+        Assert.Null(input.MaxPerSecond);
+        Assert.True(input.RedriveOnRecovery, "redrive is on by default");
+    }
+
+    [Fact]
+    public void Editing_keeps_the_rate_cap_and_the_redrive_switch_and_saves_them()
+    {
+        var existing = new Webhook
+        {
+            Id = Guid.NewGuid(), UserId = "u", Name = "CRM", Url = "https://93.184.216.34/hook", Secret = "x",
+            Events = [EventTypes.PolicyChangeDetected], MaxPerSecond = 5, RedriveOnRecovery = false,
+        };
+        var form = RenderForm(existing);
+        Assert.Equal("5", form.Find("#webhook-max-per-second").GetAttribute("value"));
+        form.Find("#webhook-max-per-second").Change("7");
+        var save = form.FindAll("button").Single(b => b.TextContent.Contains("Save changes"));
+        form.WaitForAssertion(() => Assert.False(save.HasAttribute("disabled")));
+        save.Click();
+        form.WaitForAssertion(() => Assert.Single(_saved));
+        Assert.Equal(7, _saved[0].MaxPerSecond);
+        Assert.False(_saved[0].RedriveOnRecovery);
     }
 
     [Fact]

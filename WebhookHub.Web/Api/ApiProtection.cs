@@ -13,7 +13,7 @@ public sealed class ApiLimits
     /// <summary>Largest request body; larger ones get 413 before anything is read.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Sustained requests per second per API key (or signed-in user, or address when anonymous).</summary>
+    /// <summary>Sustained requests per second per user, whichever of its API keys or its sign-in it uses (per address when anonymous).</summary>
     public int RequestsPerSecond { get; set; } = 200;
 
     /// <summary>Requests a client may send at once above the sustained rate.</summary>
@@ -61,7 +61,7 @@ public static class ApiProtection
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
-                        Detail = $"This API key sent more than {limits.RequestsPerSecond} requests a second; retry after {retryAfter} s.",
+                        Detail = $"This account sent more than {limits.RequestsPerSecond} requests a second (all its API keys together); retry after {retryAfter} s.",
                     },
                 });
             };
@@ -69,8 +69,11 @@ public static class ApiProtection
         return services;
     }
 
-    private static string ClientKey(HttpContext context) =>
-        context.User.FindFirstValue("api_key_id") is { } keyId ? "key:" + keyId
-        : context.User.FindFirstValue(ClaimTypes.NameIdentifier) is { } userId ? "user:" + userId
+    /// <summary>
+    /// Keyed on the user, not the key: keys are free to create, and fifty keys must not buy fifty times
+    /// the limit. An API key's principal names its owner (ApiKeyAuthenticationHandler).
+    /// </summary>
+    public static string ClientKey(HttpContext context) =>
+        context.User.FindFirstValue(ClaimTypes.NameIdentifier) is { } userId ? "user:" + userId
         : "ip:" + context.Connection.RemoteIpAddress;
 }

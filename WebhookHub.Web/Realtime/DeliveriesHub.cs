@@ -16,6 +16,10 @@ public sealed class DeliveriesHub(HubConnections connections) : Hub
     public const string AttemptRecordedMethod = "attemptRecorded";
     public const string DeadLetteredMethod = "deadLettered";
     public const string WebhookChangedMethod = "webhookChanged";
+    /// <summary>An endpoint's circuit opened, went half-open (probing) or closed.</summary>
+    public const string CircuitChangedMethod = "circuitChanged";
+    /// <summary>A recovered endpoint's redrive moved on (once a second while it runs, and when it ends).</summary>
+    public const string RedriveProgressMethod = "redriveProgress";
 
     /// <summary>Admins and operators look after every webhook, so they share one group.</summary>
     public const string StaffGroup = "staff";

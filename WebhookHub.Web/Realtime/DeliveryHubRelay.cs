@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Core.Persistence;
 
 namespace WebhookHub.Web.Realtime;
@@ -31,6 +32,8 @@ public sealed partial class DeliveryHubRelay(
         notifier.AttemptRecorded += Enqueue;
         notifier.DeadLettered += Enqueue;
         notifier.WebhookChanged += Enqueue;
+        notifier.CircuitChanged += Enqueue;
+        notifier.RedriveProgressed += Enqueue;
         return base.StartAsync(ct);
     }
 
@@ -39,6 +42,8 @@ public sealed partial class DeliveryHubRelay(
         notifier.AttemptRecorded -= Enqueue;
         notifier.DeadLettered -= Enqueue;
         notifier.WebhookChanged -= Enqueue;
+        notifier.CircuitChanged -= Enqueue;
+        notifier.RedriveProgressed -= Enqueue;
         _events.Writer.TryComplete();
         return base.StopAsync(ct);
     }
@@ -56,6 +61,8 @@ public sealed partial class DeliveryHubRelay(
                     AttemptRecorded a => (a.WebhookId, DeliveriesHub.AttemptRecordedMethod),
                     DeliveryDeadLettered d => (d.WebhookId, DeliveriesHub.DeadLetteredMethod),
                     WebhookStateChanged w => (w.WebhookId, DeliveriesHub.WebhookChangedMethod),
+                    CircuitChanged c => (c.WebhookId, DeliveriesHub.CircuitChangedMethod),
+                    RedriveProgress r => (r.WebhookId, DeliveriesHub.RedriveProgressMethod),
                     _ => throw new InvalidOperationException($"Unknown delivery event {e.GetType().Name}."),
                 };
                 if (e is WebhookStateChanged changed) _owners.TryAdd(changed.WebhookId, changed.OwnerId);

@@ -11,6 +11,7 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<Delivery.
     public void Configure(EntityTypeBuilder<Delivery.Delivery> entity)
     {
         entity.Property(d => d.Status).HasLowercaseConversion();
+        entity.Property(d => d.BudgetTrigger).HasLowercaseConversion();
         entity.Property(d => d.EventId).HasMaxLength(64);
         entity.Property(d => d.EventType).HasMaxLength(64);
         entity.Property(d => d.HangfireJobId).HasMaxLength(64);

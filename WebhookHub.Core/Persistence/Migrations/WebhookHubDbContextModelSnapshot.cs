@@ -160,6 +160,12 @@ namespace WebhookHub.Core.Persistence.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("budget_starts_after_attempt");
 
+                    b.Property<string>("BudgetTrigger")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("budget_trigger");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
@@ -993,6 +999,10 @@ namespace WebhookHub.Core.Persistence.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("is_active");
 
+                    b.Property<int?>("MaxPerSecond")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_per_second");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -1006,6 +1016,10 @@ namespace WebhookHub.Core.Persistence.Migrations
                     b.Property<DateTime?>("PreviousSecretExpiresAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("previous_secret_expires_at");
+
+                    b.Property<bool>("RedriveOnRecovery")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("redrive_on_recovery");
 
                     b.PrimitiveCollection<string>("Routes")
                         .IsRequired()

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
 using WebhookHub.Web.Api;
@@ -26,7 +27,7 @@ public static class DeliveriesApi
     {
         var group = app.MapGroup("/api/webhooks/{id:guid}").WithTags("Deliveries")
             .ProducesProblem(StatusCodes.Status401Unauthorized);
-        group.MapPost("/test", SendTest);
+        group.MapPost("/test", SendTest).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/deliveries", ListAttempts);
         group.MapGet("/deliveries/export", ExportAttempts);
         // Every webhook's attempts in one file: the /deliveries page's export, for the people who see them all.
@@ -36,12 +37,22 @@ public static class DeliveriesApi
         return app;
     }
 
-    /// <summary>Sends a <c>webhook.test</c> event and answers once the first attempt is known (up to the request timeout).</summary>
-    public static async Task<Results<Ok<TestResult>, NotFound>> SendTest(
-        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryJob deliveries)
+    /// <summary>
+    /// Sends a <c>webhook.test</c> event and answers with its only attempt (up to the request timeout); not retried.
+    /// Per webhook, a burst of 5 and then one every 5 s (<c>WebhookHub:Quotas</c>); past it, 429 with <c>Retry-After</c>.
+    /// </summary>
+    public static async Task<Results<Ok<TestResult>, NotFound, ProblemHttpResult>> SendTest(
+        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryJob deliveries, TestSendQuota quota, HttpContext http)
     {
         var webhook = await db.Webhooks.VisibleTo(user).FirstOrDefaultAsync(w => w.Id == id && w.DeletedAt == null);
         if (webhook is null) return TypedResults.NotFound();
+        if (quota.TryTake(webhook.Id) is { } wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "Too many test sends",
+                detail: $"This webhook was tested too often; try again in {seconds} s.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
         // Not the request's token: a caller who hangs up must not leave a delivery half-made.
         var attempt = await deliveries.SendTestAsync(webhook, CancellationToken.None);
         return TypedResults.Ok(new TestResult(attempt.DeliveryId, attempt.EventId, Lower(attempt.Status), attempt.StatusCode,

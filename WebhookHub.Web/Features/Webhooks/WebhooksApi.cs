@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Core.Webhooks;
 using WebhookHub.Web.Api;
 
@@ -11,14 +12,26 @@ public static class WebhooksApi
     /// <summary>A webhook as lists and reads show it: never with its secret.</summary>
     public record WebhookResponse(
         Guid Id, string UserId, string Name, string Url, IReadOnlyList<string> Events, IReadOnlyList<string> Routes,
-        bool IsActive, string? DisabledReason, DateTime CreatedAt, DateTime UpdatedAt, DateTime? PreviousSecretExpiresAt)
+        bool IsActive, string? DisabledReason, DateTime CreatedAt, DateTime UpdatedAt, DateTime? PreviousSecretExpiresAt,
+        int? MaxPerSecond, bool RedriveOnRecovery, CircuitResponse Circuit, RedriveProgress? Redrive)
     {
-        public static WebhookResponse From(Webhook w) => new(
+        /// <param name="circuit">This node's breaker for the webhook; closed when not given (a webhook just created).</param>
+        public static WebhookResponse From(Webhook w, CircuitView? circuit = null, RedriveProgress? redrive = null) => new(
             w.Id, w.UserId, w.Name, w.Url, w.Events, w.Routes, w.IsActive, w.DisabledReason, Utc(w.CreatedAt), Utc(w.UpdatedAt),
-            w.PreviousSecretExpiresAt is { } expiry ? Utc(expiry) : null);
+            w.PreviousSecretExpiresAt is { } expiry ? Utc(expiry) : null, w.MaxPerSecond, w.RedriveOnRecovery,
+            CircuitResponse.From(circuit ?? CircuitView.ClosedFor(w.Id)), redrive);
+
+        public static WebhookResponse From(Webhook w, CircuitBreaker breaker, RedriveRunner redrives) =>
+            From(w, breaker.View(w.Id), redrives.Of(w.Id));
 
         // SQLite hands dates back without a kind; every date we store is UTC, and clients should see the "Z".
         private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+    }
+
+    /// <summary>The endpoint's circuit breaker: <c>closed</c>, <c>open</c> (no attempts until <see cref="NextProbeAt"/>) or <c>halfOpen</c> (one probe in flight).</summary>
+    public sealed record CircuitResponse(CircuitState State, int ConsecutiveFailures, DateTime? NextProbeAt, DateTime? OpenSince, string? Reason)
+    {
+        public static CircuitResponse From(CircuitView view) => new(view.State, view.ConsecutiveFailures, view.NextProbeAt, view.OpenSince, view.Reason);
     }
 
     /// <summary>The only responses that carry the secret: create, rotate and reveal.</summary>
@@ -48,7 +61,7 @@ public static class WebhooksApi
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
         group.MapGet("/", ListWebhooks);
-        group.MapPost("/", CreateWebhook).ProducesValidationProblem();
+        group.MapPost("/", CreateWebhook).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/{id:guid}", GetWebhook).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{id:guid}", UpdateWebhook).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
@@ -78,29 +91,33 @@ public static class WebhooksApi
             var other => throw Unexpected(other),
         };
 
-    public static async Task<Ok<List<WebhookResponse>>> ListWebhooks(ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
-        TypedResults.Ok((await webhooks.ListAsync(user.AsWebhookCaller(), ct)).Select(WebhookResponse.From).ToList());
+    public static async Task<Ok<List<WebhookResponse>>> ListWebhooks(
+        ClaimsPrincipal user, WebhookService webhooks, CircuitBreaker breaker, RedriveRunner redrives, CancellationToken ct) =>
+        TypedResults.Ok((await webhooks.ListAsync(user.AsWebhookCaller(), ct)).Select(w => WebhookResponse.From(w, breaker, redrives)).ToList());
 
     public static async Task<Results<Ok<WebhookResponse>, NotFound>> GetWebhook(
-        Guid id, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        Guid id, ClaimsPrincipal user, WebhookService webhooks, CircuitBreaker breaker, RedriveRunner redrives, CancellationToken ct) =>
         await webhooks.GetAsync(user.AsWebhookCaller(), id, ct: ct) is { } webhook
-            ? TypedResults.Ok(WebhookResponse.From(webhook))
+            ? TypedResults.Ok(WebhookResponse.From(webhook, breaker, redrives))
             : TypedResults.NotFound();
 
-    public static async Task<Results<Created<WebhookWithSecretResponse>, ValidationProblem>> CreateWebhook(
+    public static async Task<Results<Created<WebhookWithSecretResponse>, ValidationProblem, ProblemHttpResult>> CreateWebhook(
         WebhookInput request, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
         await webhooks.CreateAsync(user.AsWebhookCaller(), request, ct) switch
         {
             WebhookOutcome.Done done => TypedResults.Created($"/api/webhooks/{done.Webhook.Id}", WithSecret(done)),
             WebhookOutcome.Invalid invalid => Problem(invalid),
+            WebhookOutcome.LimitReached limit => TypedResults.Problem(
+                title: "Webhook limit reached", detail: limit.Detail, statusCode: StatusCodes.Status409Conflict),
             var other => throw Unexpected(other),
         };
 
     public static async Task<Results<Ok<WebhookResponse>, ValidationProblem, NotFound, ForbidHttpResult>> UpdateWebhook(
-        Guid id, WebhookInput request, ClaimsPrincipal user, WebhookService webhooks, CancellationToken ct) =>
+        Guid id, WebhookInput request, ClaimsPrincipal user, WebhookService webhooks, CircuitBreaker breaker, RedriveRunner redrives,
+        CancellationToken ct) =>
         await webhooks.UpdateAsync(user.AsWebhookCaller(), id, request, ct) switch
         {
-            WebhookOutcome.Done done => TypedResults.Ok(WebhookResponse.From(done.Webhook)),
+            WebhookOutcome.Done done => TypedResults.Ok(WebhookResponse.From(done.Webhook, breaker, redrives)),
             WebhookOutcome.Invalid invalid => Problem(invalid),
             WebhookOutcome.NotFound => TypedResults.NotFound(),
             WebhookOutcome.Forbidden => TypedResults.Forbid(),
