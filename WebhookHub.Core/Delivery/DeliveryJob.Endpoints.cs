@@ -146,6 +146,7 @@ public sealed partial class DeliveryJob
         var evt = await db.Events.AsNoTracking().FirstAsync(e => e.Id == delivery.EventId, ct);
 
         if (lanes.TryEnter(webhook, delivery.Id) is Admission.Wait wait) return new RedriveResult.Held(wait.Until, wait.Reason);
+        if (!await StillAsReadAsync(delivery, ct)) return new RedriveResult.Skipped();
         if (delivery.HangfireJobId is { } old) jobs.Delete(old);
         delivery.HangfireJobId = null;
         if (redrive || delivery.Status == DeliveryStatus.Failed)
@@ -156,6 +157,22 @@ public sealed partial class DeliveryJob
         delivery.Status = DeliveryStatus.Retrying;
         var attempt = (await AttemptAsync(evt, [(delivery, webhook)], null, followUps: true, ct)).Single();
         return new RedriveResult.Attempted(attempt.Status, attempt.StatusCode, attempt.DurationMs);
+    }
+
+    /// <summary>
+    /// Called holding the delivery's lane slot, which only one caller at a time can hold: is the row still as
+    /// this caller read it before taking the slot? A retry job and a redrive (or probe) of the same delivery
+    /// both read it first; the one that took the slot second would otherwise send the same attempt number
+    /// again (seen in RetryStormTests: two rows #2, two requests). When it moved on, the slot is given back.
+    /// </summary>
+    private async Task<bool> StillAsReadAsync(Delivery read, CancellationToken ct)
+    {
+        var now = await db.Deliveries.AsNoTracking().Where(d => d.Id == read.Id)
+            .Select(d => new { d.AttemptCount, d.Status }).FirstOrDefaultAsync(ct);
+        if (now is not null && now.AttemptCount == read.AttemptCount && now.Status is DeliveryStatus.Retrying or DeliveryStatus.Failed or DeliveryStatus.Pending)
+            return true;
+        lanes.Leave(read.Id, null);
+        return false;
     }
 
     /// <summary>

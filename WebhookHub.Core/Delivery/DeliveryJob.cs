@@ -183,6 +183,7 @@ public sealed partial class DeliveryJob(
             await writes.RunAsync(() => rows.UpdateAsync([delivery], AttemptColumns, ct), ct);
             throw new RetryLaterException(wait.LookAgainAt, wait.LookAgainAt - Now, "Waiting in the endpoint's lane: " + wait.Reason);
         }
+        if (!await StillAsReadAsync(delivery, ct)) return; // attempted meanwhile (a redrive or probe); its follow-up job is its own
         var attempts = await AttemptAsync(evt, [(delivery, webhook)], jobId, followUps: false, ct, HandOffAfter);
         if (attempts.Count == 0)
             throw new AttemptHandedOffException("The receiver is slow to answer: the attempt goes on in the endpoint's lane, and its result schedules the next job.");

@@ -26,6 +26,9 @@ public sealed class RetryStormTests(ITestOutputHelper output)
         {
             ["WebhookHub:Api:RequestsPerSecond"] = "100000",
             ["WebhookHub:Api:Burst"] = "100000",
+            // Every first attempt fails on purpose, ten in a row per webhook: the circuit breaker would rightly
+            // open and park the retries (CircuitBreakerTests). This test is about Hangfire's timing.
+            ["WebhookHub:Delivery:Endpoints:Breaker:FailuresToOpen"] = "1000",
         });
         using var api = app.ApiClient();
         for (var i = 0; i < Webhooks; i++) await Hub.CreateWebhookAsync(api, receiver.Url($"/storm-{i}"), "storm");
@@ -38,6 +41,10 @@ public sealed class RetryStormTests(ITestOutputHelper output)
             // Every delivery of the round: one 503, then one 200.
             var requests = (await receiver.WaitForCountAsync(before + 2 * Webhooks * ChangesPerRound, TimeSpan.FromSeconds(120)))
                 .Skip(before).ToList();
+            // One request per attempt number: two would mean two runs of one delivery raced (a retry job and a redrive).
+            var repeated = requests.GroupBy(r => (Delivery: r.Header("X-Webhook-Delivery"), Attempt: r.Header("X-Webhook-Attempt")))
+                .Where(g => g.Count() > 1).Select(g => $"{g.Key.Delivery} attempt {g.Key.Attempt} x{g.Count()}").ToList();
+            Assert.True(repeated.Count == 0, $"round {round}: the same attempt sent twice: {string.Join("; ", repeated)}");
             var gaps = requests.GroupBy(r => r.Header("X-Webhook-Delivery"))
                 .Select(d => d.Single(r => r.Header("X-Webhook-Attempt") == "2").At - d.Single(r => r.Header("X-Webhook-Attempt") == "1").At)
                 .Order()
