@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -95,6 +96,37 @@ public sealed class SecurityBrowserTests(BrowserFixture fixture) : IClassFixture
         await page.WaitForURLAsync("**/account/login**", new() { Timeout = 20_000 });
         await page.GotoAsync("/monitoring");
         Assert.Contains("/account/login", page.Url);
+    }
+
+    [Fact]
+    public async Task A_user_disabled_while_the_pages_circuit_starts_is_sent_to_sign_in()
+    {
+        using var admin = App.ApiClient();
+        using var operatorUser = await ApiUsers.CreateAsync(App, "Operator");
+        var page = await Chromium.NewPageAsync(App.BaseAddress);
+        await Infrastructure.Browser.SignInAsync(page, operatorUser.Email, "Customer-pass-1");
+
+        // The next page's circuit connection passes the cookie check, then the user is disabled before the circuit
+        // starts: no provider of that circuit exists yet to hear the notification.
+        var forwarding = Task.CompletedTask; // frames go on in the order they came
+        HttpStatusCode? disabled = null;
+        await page.RouteWebSocketAsync(url => url.Contains("/_blazor", StringComparison.Ordinal), socket =>
+        {
+            var server = socket.ConnectToServer();
+            socket.OnMessage(frame => forwarding = forwarding.ContinueWith(async _ =>
+            {
+                if (frame.Binary is { } bytes && Encoding.ASCII.GetString(bytes).Contains("StartCircuit", StringComparison.Ordinal))
+                    disabled = (await admin.PostAsync($"/api/users/{operatorUser.Id}/disable", null)).StatusCode;
+                if (frame.Binary is { } binary) server.Send(binary);
+                else server.Send(frame.Text!);
+            }).Unwrap());
+        });
+        await page.GotoAsync("/monitoring");
+
+        // Not the 30 s revalidation tick: the circuit checks its user once it has one.
+        await Infrastructure.Browser.ScreenshotOnFailureAsync(page, "disabled-user-circuit-start",
+            () => page.WaitForURLAsync("**/account/login**", new() { Timeout = 20_000 }));
+        Assert.Equal(HttpStatusCode.NoContent, disabled);
     }
 
     [Fact]
