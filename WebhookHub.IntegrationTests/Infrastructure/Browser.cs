@@ -86,6 +86,20 @@ public sealed class Browser : IAsyncDisposable
         return path;
     }
 
+    /// <summary>Runs a wait on the page; when it fails, the failure names a screenshot of what the page showed instead.</summary>
+    public static async Task ScreenshotOnFailureAsync(IPage page, string name, Func<Task> wait)
+    {
+        try
+        {
+            await wait();
+        }
+        catch (Exception e) when (e is PlaywrightException or TimeoutException)
+        {
+            var path = await ScreenshotAsync(page, name);
+            throw new InvalidOperationException($"{e.Message}\nThe page was at {page.Url}; it showed {path}", e);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Instance.DisposeAsync();

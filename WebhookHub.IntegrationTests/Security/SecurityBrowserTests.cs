@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -85,16 +86,50 @@ public sealed class SecurityBrowserTests(BrowserFixture fixture) : IClassFixture
         using var admin = App.ApiClient();
         using var operatorUser = await ApiUsers.CreateAsync(App, "Operator");
         var page = await Chromium.NewPageAsync(App.BaseAddress);
+        // Operators land on /monitoring: wait there, for the page of the one circuit that must end. (Loading the page
+        // again here raced that circuit's own move from / to /monitoring and left two circuits of the page.)
         await Infrastructure.Browser.SignInAsync(page, operatorUser.Email, "Customer-pass-1");
-        await page.GotoAsync("/monitoring");
-        await page.Locator("[data-testid=signed-in-user]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.WaitForURLAsync("**/monitoring");
+        await page.Locator(".mud-main-content h4").Filter(new() { HasText = "Monitoring" }).WaitForAsync();
 
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/users/{operatorUser.Id}/disable", null)).StatusCode);
 
         // The circuit learns it from the notifier, not from the 30 s revalidation tick.
-        await page.WaitForURLAsync("**/account/login**", new() { Timeout = 20_000 });
+        await Infrastructure.Browser.ScreenshotOnFailureAsync(page, "disabled-user-open-page",
+            () => page.WaitForURLAsync("**/account/login**", new() { Timeout = 20_000 }));
         await page.GotoAsync("/monitoring");
         Assert.Contains("/account/login", page.Url);
+    }
+
+    [Fact]
+    public async Task A_user_disabled_while_the_pages_circuit_starts_is_sent_to_sign_in()
+    {
+        using var admin = App.ApiClient();
+        using var operatorUser = await ApiUsers.CreateAsync(App, "Operator");
+        var page = await Chromium.NewPageAsync(App.BaseAddress);
+        await Infrastructure.Browser.SignInAsync(page, operatorUser.Email, "Customer-pass-1");
+
+        // The next page's circuit connection passes the cookie check, then the user is disabled before the circuit
+        // starts: no provider of that circuit exists yet to hear the notification.
+        var forwarding = Task.CompletedTask; // frames go on in the order they came
+        HttpStatusCode? disabled = null;
+        await page.RouteWebSocketAsync(url => url.Contains("/_blazor", StringComparison.Ordinal), socket =>
+        {
+            var server = socket.ConnectToServer();
+            socket.OnMessage(frame => forwarding = forwarding.ContinueWith(async _ =>
+            {
+                if (frame.Binary is { } bytes && Encoding.ASCII.GetString(bytes).Contains("StartCircuit", StringComparison.Ordinal))
+                    disabled = (await admin.PostAsync($"/api/users/{operatorUser.Id}/disable", null)).StatusCode;
+                if (frame.Binary is { } binary) server.Send(binary);
+                else server.Send(frame.Text!);
+            }).Unwrap());
+        });
+        await page.GotoAsync("/monitoring");
+
+        // Not the 30 s revalidation tick: the circuit checks its user once it has one.
+        await Infrastructure.Browser.ScreenshotOnFailureAsync(page, "disabled-user-circuit-start",
+            () => page.WaitForURLAsync("**/account/login**", new() { Timeout = 20_000 }));
+        Assert.Equal(HttpStatusCode.NoContent, disabled);
     }
 
     [Fact]
@@ -138,13 +173,23 @@ public sealed class SecurityBrowserTests(BrowserFixture fixture) : IClassFixture
         await page.GetByLabel("Password").FillAsync("Pipeline-pass-1");
         await page.Locator("[data-testid=new-user-role]").ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "Reporter" }).ClickAsync();
+        // MudSelect closes its popover and awaits a script call before it sets the value, and the circuit handles
+        // the next event meanwhile: a click on "Create user" as soon as the popover is gone created a Customer.
+        // The select shows the choice only after the page has it.
+        await page.Locator(".mud-select").Filter(new() { Has = page.Locator("[data-testid=new-user-role]"), HasText = "Reporter" })
+            .First.WaitForAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Create user" }).ClickAsync();
-        await page.Locator("tr").Filter(new() { HasText = email }).Filter(new() { HasText = "Reporter" }).WaitForAsync();
+        var created = page.Locator("tr").Filter(new() { HasText = email });
+        var refused = page.Locator("[data-testid=new-user-error]");
+        await Infrastructure.Browser.ScreenshotOnFailureAsync(page, "users-page-create", () => created.Or(refused).First.WaitForAsync());
+        if (await refused.IsVisibleAsync()) Assert.Fail("The page refused the user: " + await refused.TextContentAsync());
+        await created.Filter(new() { HasText = "Reporter" }).WaitForAsync();
 
         await page.GotoAsync("/api-keys");
         await page.GetByLabel("Name of the new key").FillAsync("change-detector");
         await page.Locator("[data-testid=key-owner]").ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = email }).ClickAsync();
+        await page.Locator(".mud-select").Filter(new() { Has = page.Locator("[data-testid=key-owner]"), HasText = email }).First.WaitForAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
         var key = (await page.Locator("[data-testid=secret-value]").TextContentAsync())!.Trim();
         await page.Locator("tr").Filter(new() { HasText = "change-detector" }).Filter(new() { HasText = email }).WaitForAsync();

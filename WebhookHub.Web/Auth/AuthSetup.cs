@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
@@ -82,6 +83,7 @@ public static class AuthSetup
                 context.User.HasClaim(c => c.Type == MustChangePasswordClaim) || Roles.People.Any(context.User.IsInRole)));
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingAuthStateProvider>();
+        services.AddScoped<CircuitHandler, RevalidateOnCircuitOpen>();
         return services;
     }
 
