@@ -119,7 +119,7 @@ public sealed class AccessTests(AppFixture fixture) : IClassFixture<AppFixture>
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(App.BaseAddress, "/hubs/deliveries"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(apiKey))
             .Build();
-        await connection.StartAsync();
+        await connection.StartSubscribedAsync();
         return connection;
     }
 

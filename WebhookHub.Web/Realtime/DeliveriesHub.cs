@@ -21,6 +21,13 @@ public sealed class DeliveriesHub(HubConnections connections) : Hub
     /// <summary>A recovered endpoint's redrive moved on (once a second while it runs, and when it ends).</summary>
     public const string RedriveProgressMethod = "redriveProgress";
 
+    /// <summary>
+    /// Sent to a new connection once it has joined its group. SignalR completes a client's start before the
+    /// server's <c>OnConnectedAsync</c> has run, so an event published in between would not reach it; a
+    /// client that must not miss the first events waits for this one.
+    /// </summary>
+    public const string SubscribedMethod = "subscribed";
+
     /// <summary>Admins and operators look after every webhook, so they share one group.</summary>
     public const string StaffGroup = "staff";
 
@@ -30,9 +37,11 @@ public sealed class DeliveriesHub(HubConnections connections) : Hub
     public override async Task OnConnectedAsync()
     {
         var user = Context.User ?? throw new HubException("Not signed in.");
-        await Groups.AddToGroupAsync(Context.ConnectionId, user.SeesEverything() ? StaffGroup : OwnerGroup(user.Id()));
+        var group = user.SeesEverything() ? StaffGroup : OwnerGroup(user.Id());
+        await Groups.AddToGroupAsync(Context.ConnectionId, group);
         connections.Add(Context, user);
         await base.OnConnectedAsync();
+        await Clients.Caller.SendAsync(SubscribedMethod, new { events = group == StaffGroup ? "all webhooks" : "your webhooks" });
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
