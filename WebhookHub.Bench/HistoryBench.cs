@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Sqlite;
 using WebhookHub.Web.Features.Webhooks;
 using static WebhookHub.Bench.BenchMain;
 
@@ -115,7 +116,7 @@ public static class HistoryBench
         var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
         var rows = scope.ServiceProvider.GetRequiredService<RowWriter>();
         var rollups = scope.ServiceProvider.GetRequiredService<RollupWriter>();
-        var gate = scope.ServiceProvider.GetRequiredService<SqliteWriteGate>();
+        var gate = scope.ServiceProvider.GetRequiredService<IWriteGate>();
         var webhooks = await db.Webhooks.AsNoTracking().Select(w => w.Id).ToListAsync();
         var random = new Random((int)filled + 12);
         var end = DateTime.UtcNow.AddMinutes(-2);

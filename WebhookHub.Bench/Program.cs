@@ -5,6 +5,7 @@ using System.Text.Json;
 using Hangfire;
 using Hangfire.Storage.SQLite;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Sqlite;
 using WebhookHub.Core.Signing;
 using WebhookHub.Core.Webhooks;
 

@@ -8,13 +8,16 @@ using Microsoft.Extensions.Options;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Postgres;
+using WebhookHub.Core.Persistence.Sqlite;
+using Hangfire;
 using WebhookHub.Core.Webhooks;
 
 namespace WebhookHub.Core;
 
 public static class ServiceCollectionExtensions
 {
-    /// <summary>Domain, persistence (SQLite under the data directory) and the delivery pipeline.</summary>
+    /// <summary>Domain, persistence (SQLite under the data directory, or PostgreSQL) and the delivery pipeline.</summary>
     public static IServiceCollection AddWebhookHubCore(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection(WebhookHubOptions.Section);
@@ -24,9 +27,12 @@ public static class ServiceCollectionExtensions
         Directory.CreateDirectory(dataDirectory);
 
         services.AddSingleton(TimeProvider.System);
-        services.AddDbContext<WebhookHubDbContext>(db => db
-            .UseSqlite($"Data Source={Path.Combine(dataDirectory, "app.db")};Default Timeout=30")
-            .AddInterceptors(new SqlitePragmas()));
+        if (options.Database.Provider == DatabaseProvider.Postgres)
+            services.AddPostgresPersistence(configuration.GetConnectionString("WebhookHub") is { Length: > 0 } connectionString ? connectionString
+                : throw new InvalidOperationException("WebhookHub:Database:Provider is Postgres: set ConnectionStrings:WebhookHub (or ConnectionStrings__WebhookHub)."), options);
+        else
+            services.AddSqlitePersistence(options);
+        services.AddSingleton<JobStorage>(sp => sp.GetRequiredService<IJobStore>().Storage);
 
         var dataProtection = services.AddDataProtection()
             .SetApplicationName("WebhookHub")
@@ -56,7 +62,6 @@ public static class ServiceCollectionExtensions
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // Each attempt already writes one structured line; the per-request HttpClient lines would double it.
             .RemoveAllLoggers();
-        services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<DeliveryNotifier>();
@@ -71,7 +76,6 @@ public static class ServiceCollectionExtensions
         services.AddScoped<RollupBackfill>();
         services.AddSingleton<FanoutDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<FanoutDispatcher>());
-        services.AddHostedService<WalCheckpointer>();
         services.AddScoped<DeadLetterService>();
         services.AddScoped<DeliveryStats>();
         services.AddScoped<WebhookAutoDisabler>();
@@ -81,13 +85,14 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Applies migrations, switches the database to WAL, builds rollups for an upgraded hub, and bootstraps roles and the first admin.</summary>
+    /// <summary>Applies migrations, switches a SQLite database to WAL, builds rollups for an upgraded hub, and bootstraps roles and the first admin.</summary>
     public static async Task InitializeWebhookHubAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
+        // EF Core takes a migration lock (a table on SQLite, an advisory lock on PostgreSQL): concurrent starts are safe.
         await db.Database.MigrateAsync(ct);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        if (db.Database.IsSqlite()) await SqlitePersistence.UseWriteAheadLogAsync(db.Database, ct);
         await scope.ServiceProvider.GetRequiredService<RollupBackfill>().RunAsync(ct);
         await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
 

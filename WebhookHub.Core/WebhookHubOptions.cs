@@ -5,8 +5,12 @@ public sealed class WebhookHubOptions
 {
     public const string Section = "WebhookHub";
 
-    /// <summary>Where app.db, hangfire.db and the Data Protection keys live.</summary>
+    /// <summary>Where the Data Protection keys live, and on SQLite app.db and hangfire.db.</summary>
     public string DataDirectory { get; set; } = "./data";
+
+    public DatabaseOptions Database { get; set; } = new();
+
+    public HangfireSettings Hangfire { get; set; } = new();
 
     public DeliveryOptions Delivery { get; set; } = new();
 
@@ -28,6 +32,28 @@ public sealed class WebhookHubOptions
     public string? BasePath { get; set; }
 
     public string FullDataDirectory => Path.GetFullPath(DataDirectory, BasePath ?? Directory.GetCurrentDirectory());
+}
+
+public enum DatabaseProvider
+{
+    /// <summary>The embedded default: app.db and hangfire.db under the data directory.</summary>
+    Sqlite,
+    /// <summary>PostgreSQL at <c>ConnectionStrings:WebhookHub</c>: the app's tables and Hangfire's schema in one database.</summary>
+    Postgres,
+}
+
+/// <summary><c>WebhookHub:Database</c>.</summary>
+public sealed class DatabaseOptions
+{
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+}
+
+/// <summary><c>WebhookHub:Hangfire</c>: how often Hangfire polls its storage, and how many workers it runs.</summary>
+public sealed class HangfireSettings
+{
+    public int QueuePollIntervalMs { get; set; } = 200;
+    public int SchedulePollingIntervalMs { get; set; } = 200;
+    public int WorkerCount { get; set; } = 20;
 }
 
 public sealed class DeliveryOptions

@@ -16,7 +16,7 @@ public sealed record DeadLetter(
 /// A retry gives a fresh budget and requeues that same job, so /hangfire keeps one job per delivery
 /// with its whole story; only when the job is gone (deleted at /hangfire) is a new one enqueued.
 /// </summary>
-public sealed class DeadLetterService(WebhookHubDbContext db, SqliteWriteGate writes, IBackgroundJobClient jobs, TimeProvider time)
+public sealed class DeadLetterService(WebhookHubDbContext db, IWriteGate writes, IBackgroundJobClient jobs, TimeProvider time)
 {
     public const int MaxListed = 1000;
 

@@ -24,7 +24,7 @@ namespace WebhookHub.Core.Delivery;
 /// </summary>
 public sealed partial class DeliveryJob(
     WebhookHubDbContext db,
-    SqliteWriteGate writes,
+    IWriteGate writes,
     RowWriter rows,
     RollupWriter rollups,
     WebhookSender sender,
@@ -65,16 +65,27 @@ public sealed partial class DeliveryJob(
         var matching = active.Where(w => w.Wants(EventTypes.PolicyChangeDetected, change.Route)).ToList();
         List<Delivery> owed = [];
         Dictionary<Guid, Webhook> webhooks = [];
-        // Checked and created under the write gate: the in-process dispatcher and the owed-job sweep may both reach here.
-        var evt = await writes.RunAsync(async () =>
+        // One event per change and type, by a unique index: the in-process dispatcher, the owed sweep (and
+        // on PostgreSQL another node) may all reach here; whoever inserts second reads the first one's event.
+        Task<WebhookEvent?> Existing() => db.Events.AsNoTracking()
+            .FirstOrDefaultAsync(e => e.PolicyChangeId == policyChangeId && e.Type == EventTypes.PolicyChangeDetected, ct);
+        var evt = await Existing() ?? await writes.RunAsync(async () =>
         {
-            var existing = await db.Events.FirstOrDefaultAsync(e => e.PolicyChangeId == policyChangeId && e.Type == EventTypes.PolicyChangeDetected, ct);
-            if (existing is not null) return existing;
+            if (await Existing() is { } existing) return existing;
             var now = Now;
             var created = PayloadBuilder.ForPolicyChange(change, now, options.Value.PublicBaseUrl);
-            owed = matching.Select(w => NewDelivery(created, w.Id, now)).ToList();
+            var deliveries = matching.Select(w => NewDelivery(created, w.Id, now)).ToList();
             change.FannedOutAt = now;
-            await SaveEventAsync(created, owed, ct);
+            try
+            {
+                await SaveEventAsync(created, deliveries, ct);
+            }
+            catch (Exception e) when (UniqueViolation.Is(e))
+            {
+                db.Entry(created).State = EntityState.Detached;
+                return await Existing() ?? throw new InvalidOperationException($"The event of change {policyChangeId} was reported as a duplicate but is missing.", e);
+            }
+            owed = deliveries;
             webhooks = matching.ToDictionary(w => w.Id);
             return created;
         }, ct);

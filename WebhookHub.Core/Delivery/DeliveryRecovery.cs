@@ -20,7 +20,7 @@ public sealed record RecoveryResult(int FanOuts, int Deliveries);
 /// Idempotent: a fan-out finds its event, and (EventId, WebhookId) is unique.
 /// </summary>
 public sealed partial class DeliveryRecovery(
-    WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, IBackgroundJobClient jobs, ILogger<DeliveryRecovery> log)
+    WebhookHubDbContext db, IWriteGate writes, FanoutDispatcher dispatcher, IBackgroundJobClient jobs, ILogger<DeliveryRecovery> log)
 {
     /// <param name="liveJobIds">Hangfire jobs that will run on their own (enqueued, scheduled, processing).</param>
     public async Task<RecoveryResult> RunAsync(IReadOnlySet<string> liveJobIds, CancellationToken ct)

@@ -17,7 +17,7 @@ namespace WebhookHub.Core.Delivery;
 /// Run by the minutely owed sweep (<see cref="DeliveryJob.FanOutOwed"/>).
 /// </summary>
 public sealed partial class OverdueRetrySweep(
-    WebhookHubDbContext db, SqliteWriteGate writes, RowWriter rows, IBackgroundJobClient jobs, JobStorage storage,
+    WebhookHubDbContext db, IWriteGate writes, RowWriter rows, IBackgroundJobClient jobs, JobStorage storage,
     DeliveryNotifier notifier, TimeProvider time, ILogger<OverdueRetrySweep> log)
 {
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);

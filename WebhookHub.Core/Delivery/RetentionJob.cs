@@ -19,7 +19,7 @@ public sealed record RetentionResult(int Attempts, int Deliveries, int Events, i
 /// Unfinished deliveries (pending, retrying) are never purged, however old.
 /// </summary>
 public sealed partial class RetentionJob(
-    WebhookHubDbContext db, SqliteWriteGate writes, IOptions<WebhookHubOptions> options, TimeProvider time, ILogger<RetentionJob> log)
+    WebhookHubDbContext db, IWriteGate writes, IOptions<WebhookHubOptions> options, TimeProvider time, ILogger<RetentionJob> log)
 {
     public const string RecurringJobId = "retention";
 

@@ -13,7 +13,7 @@ namespace WebhookHub.Core.Delivery;
 /// an empty rollup table beside attempts means the table is new.
 /// </summary>
 public sealed partial class RollupBackfill(
-    WebhookHubDbContext db, IServiceScopeFactory scopes, SqliteWriteGate writes, ILogger<RollupBackfill> log)
+    WebhookHubDbContext db, IServiceScopeFactory scopes, IWriteGate writes, ILogger<RollupBackfill> log)
 {
     private const int FlushEvery = 5_000;
 

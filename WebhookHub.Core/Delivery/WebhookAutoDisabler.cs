@@ -13,7 +13,7 @@ namespace WebhookHub.Core.Delivery;
 /// redelivery brings them back.
 /// </summary>
 public sealed partial class WebhookAutoDisabler(
-    WebhookHubDbContext db, SqliteWriteGate writes, DeliveryNotifier notifier, IOptions<WebhookHubOptions> options, TimeProvider time,
+    WebhookHubDbContext db, IWriteGate writes, DeliveryNotifier notifier, IOptions<WebhookHubOptions> options, TimeProvider time,
     ILogger<WebhookAutoDisabler> log)
 {
     private AutoDisableOptions Rule => options.Value.Delivery.AutoDisable;

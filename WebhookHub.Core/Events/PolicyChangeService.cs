@@ -37,7 +37,7 @@ public sealed record IdempotencyClaim(string UserId, string Key);
 /// Policy changes in and out: the API and the page's "trigger a change" form both report through
 /// <see cref="CreateAsync"/>; lists read newest first, a page at a time.
 /// </summary>
-public sealed class PolicyChangeService(WebhookHubDbContext db, SqliteWriteGate writes, FanoutDispatcher dispatcher, TimeProvider time)
+public sealed class PolicyChangeService(WebhookHubDbContext db, IWriteGate writes, FanoutDispatcher dispatcher, TimeProvider time)
 {
     public const int MaxRouteLength = 200;
     public const int MaxSourceLength = 2048;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Identity;
@@ -7,7 +8,7 @@ using WebhookHub.Core.Webhooks;
 
 namespace WebhookHub.Core.Persistence;
 
-// Migrations: dotnet ef migrations add <Name> --project WebhookHub.Core --startup-project WebhookHub.Web -o Persistence/Migrations
+// Migrations live per provider: WebhookHub.Migrations.Sqlite and WebhookHub.Migrations.Postgres (see their DesignTimeFactory).
 public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> options)
     : IdentityDbContext<AppUser>(options)
 {
@@ -19,6 +20,19 @@ public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> op
     public DbSet<Rollup> Rollups => Set<Rollup>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+
+    /// <summary>
+    /// Every date is UTC, on both providers: PostgreSQL's <c>timestamptz</c> accepts only UTC, and SQLite
+    /// reads its text back without a kind; so every <see cref="DateTime"/> is marked UTC on the way in and out.
+    /// </summary>
+    protected override void ConfigureConventions(ModelConfigurationBuilder builder)
+    {
+        builder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        builder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+    }
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc), v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -4,6 +4,7 @@ using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Sqlite;
 using WebhookHub.Core.Webhooks;
 
 namespace WebhookHub.Tests.Delivery;
@@ -92,7 +93,7 @@ public sealed class RowWriterTests : IAsyncLifetime
     }
 
     private WebhookHubDbContext NewContext() =>
-        new(new DbContextOptionsBuilder<WebhookHubDbContext>().UseSqlite($"Data Source={_file}").Options);
+        new(new DbContextOptionsBuilder<WebhookHubDbContext>().UseWebhookHubSqlite(_file).Options);
 
     private Core.Delivery.Delivery NewDelivery(int eventIndex) => new()
     {

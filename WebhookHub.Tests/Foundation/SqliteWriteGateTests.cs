@@ -1,4 +1,5 @@
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Sqlite;
 
 namespace WebhookHub.Tests.Foundation;
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using WebhookHub.Core;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Sqlite;
 
 namespace WebhookHub.Tests.Foundation;
 

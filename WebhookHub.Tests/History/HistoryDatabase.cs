@@ -9,6 +9,7 @@ using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Persistence.Sqlite;
 using WebhookHub.Core.Webhooks;
 
 namespace WebhookHub.Tests.History;
@@ -34,10 +35,10 @@ public sealed class HistoryDatabase : IAsyncDisposable
     private HistoryDatabase(WebhookHubOptions options)
     {
         var services = new ServiceCollection();
-        services.AddDbContext<WebhookHubDbContext>(db => db.UseSqlite($"Data Source={_file}"));
+        services.AddDbContext<WebhookHubDbContext>(db => db.UseWebhookHubSqlite(_file));
         services.AddSingleton<TimeProvider>(Time);
         services.AddSingleton(Options.Create(options));
-        services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton<IWriteGate, SqliteWriteGate>();
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         services.AddScoped<RowWriter>();
         services.AddScoped<RollupWriter>();

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Hangfire.Storage;
 using Hangfire.Storage.SQLite;
-using WebhookHub.Web.Hosting;
+using WebhookHub.Core.Persistence.Sqlite;
 using Xunit.Abstractions;
 
 namespace WebhookHub.Tests.Hosting;
@@ -23,7 +23,7 @@ public sealed class PromptLockTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_released_lock_is_taken_by_the_waiter_within_a_fraction_of_a_second()
     {
-        using var storage = (SQLiteStorage)HangfireStorageFactory.Create(_file, new SQLiteStorageOptions());
+        using var storage = SqliteJobStore.CreateStorage(_file, new SQLiteStorageOptions());
         using var holder = storage.GetConnection();
         using var waiter = storage.GetConnection();
         // Hangfire's state changer asks for 15 minutes: a lost wake-up would sleep 90 s.
@@ -61,7 +61,7 @@ public sealed class PromptLockTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_lock_held_past_the_timeout_still_times_out()
     {
-        using var storage = (SQLiteStorage)HangfireStorageFactory.Create(_file, new SQLiteStorageOptions());
+        using var storage = SqliteJobStore.CreateStorage(_file, new SQLiteStorageOptions());
         using var holder = storage.GetConnection();
         using var waiter = storage.GetConnection();
         using var held = holder.AcquireDistributedLock("lock:busy", TimeSpan.FromSeconds(1));

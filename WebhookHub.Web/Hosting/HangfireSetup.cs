@@ -1,8 +1,8 @@
 using Hangfire;
-using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
 using WebhookHub.Core;
 using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Persistence;
 
 namespace WebhookHub.Web.Hosting;
 
@@ -11,27 +11,19 @@ public static class HangfireSetup
     public const string AdminPolicy = "HangfireDashboard";
 
     /// <summary>
-    /// Hangfire on its own SQLite file (hangfire.db), with an in-process server. The defaults poll every
-    /// 15 s, which would turn a 1 s retry into 15 s; these settings keep retries and first attempts real time.
+    /// Hangfire on the app's database provider (<see cref="IJobStore"/>: its own SQLite file, or a schema in
+    /// the PostgreSQL database), with an in-process server. The defaults poll every 15 s, which would turn
+    /// a 1 s retry into 15 s; these settings keep retries and first attempts real time.
     /// </summary>
     public static IServiceCollection AddHangfireSetup(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(WebhookHubOptions.Section).Get<WebhookHubOptions>() ?? new WebhookHubOptions();
-        var hangfire = configuration.GetSection("WebhookHub:Hangfire").Get<HangfireSettings>() ?? new HangfireSettings();
-        var path = Path.Combine(options.FullDataDirectory, "hangfire.db");
+        var hangfire = (configuration.GetSection(WebhookHubOptions.Section).Get<WebhookHubOptions>() ?? new WebhookHubOptions()).Hangfire;
 
-        services.AddHangfire(config => config
+        services.AddHangfire((provider, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UseStorage(HangfireStorageFactory.Create(path, new SQLiteStorageOptions
-            {
-                QueuePollInterval = TimeSpan.FromMilliseconds(hangfire.QueuePollIntervalMs),
-                DistributedLockLifetime = TimeSpan.FromSeconds(30),
-                // Crash recovery does not wait for this (see HangfireStorageFactory); kept long so a slow
-                // fan-out is never fetched twice.
-                InvisibilityTimeout = TimeSpan.FromMinutes(30),
-            })));
+            .UseStorage(provider.GetRequiredService<JobStorage>()));
 
         services.AddHangfireServer(server =>
         {
@@ -54,11 +46,10 @@ public static class HangfireSetup
     public static async Task PrepareBackgroundWorkAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         var options = services.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
+        var jobStore = services.GetRequiredService<IJobStore>();
+        jobStore.HandBackWorkOfDeadProcess();
         await using (var scope = services.CreateAsyncScope())
-        {
-            var live = HangfireStorageFactory.ReadLiveJobIds(Path.Combine(options.FullDataDirectory, "hangfire.db"));
-            await scope.ServiceProvider.GetRequiredService<DeliveryRecovery>().RunAsync(live, ct);
-        }
+            await scope.ServiceProvider.GetRequiredService<DeliveryRecovery>().RunAsync(jobStore.LiveJobIds(), ct);
         services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<RetentionJob>(
             RetentionJob.RecurringJobId, j => j.PurgeAsync(CancellationToken.None), options.Retention.Cron);
     }
@@ -71,12 +62,4 @@ public static class HangfireSetup
             // The authorization policy guards the endpoint; Hangfire's own local-only filter must step aside.
             Authorization = [],
         });
-}
-
-/// <summary><c>WebhookHub:Hangfire</c>: how often Hangfire polls its SQLite file, and how many workers it runs.</summary>
-public sealed class HangfireSettings
-{
-    public int QueuePollIntervalMs { get; set; } = 200;
-    public int SchedulePollingIntervalMs { get; set; } = 200;
-    public int WorkerCount { get; set; } = 20;
 }

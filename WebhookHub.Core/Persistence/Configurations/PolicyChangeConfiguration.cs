@@ -22,7 +22,8 @@ internal sealed class WebhookEventConfiguration : IEntityTypeConfiguration<Webho
     {
         entity.Property(e => e.Id).HasMaxLength(64);
         entity.Property(e => e.Type).HasMaxLength(64);
-        entity.HasIndex(e => e.PolicyChangeId);
+        // One event per change and type: a fan-out that runs twice, or on two nodes at once, stores one.
+        entity.HasIndex(e => new { e.PolicyChangeId, e.Type }).IsUnique();
         entity.HasIndex(e => e.CreatedAt);
         entity.ToSnakeCaseTable("webhook_events");
     }

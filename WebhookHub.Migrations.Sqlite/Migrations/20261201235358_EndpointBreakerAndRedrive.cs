@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace WebhookHub.Core.Persistence.Migrations
+namespace WebhookHub.Migrations.Sqlite.Migrations
 {
     /// <inheritdoc />
     public partial class EndpointBreakerAndRedrive : Migration

@@ -1,10 +1,11 @@
+using Hangfire;
 using Hangfire.Storage.SQLite;
 using SQLite;
 
-namespace WebhookHub.Web.Hosting;
+namespace WebhookHub.Core.Persistence.Sqlite;
 
 /// <summary>
-/// Hangfire's SQLite storage, opened so that it survives what its defaults do not:
+/// Hangfire on its own SQLite file (hangfire.db), opened so that it survives what its defaults do not:
 /// <list type="bullet">
 /// <item>Connections are opened serialized (<c>FullMutex</c>): the package shares one connection between a
 /// distributed lock's heartbeat timer and its owner, which with its default <c>NoMutex</c> crashes the
@@ -17,15 +18,22 @@ namespace WebhookHub.Web.Hosting;
 /// package's own wait can miss a release and sleep 90 s.</item>
 /// </list>
 /// </summary>
-public static class HangfireStorageFactory
+public sealed class SqliteJobStore(string path, HangfireSettings settings) : IJobStore
 {
     private const SQLiteOpenFlags Flags = SQLiteOpenFlags.ReadWrite | SQLiteOpenFlags.Create | SQLiteOpenFlags.FullMutex;
 
-    public static SQLiteStorage Create(string path, SQLiteStorageOptions options)
+    private readonly Lazy<JobStorage> _storage = new(() => CreateStorage(path, new SQLiteStorageOptions
     {
-        ReleaseWorkOfDeadProcess(path);
-        return new SQLiteStorageWithPromptLocks(new SQLiteDbConnectionFactory(Open(path)), options);
-    }
+        QueuePollInterval = TimeSpan.FromMilliseconds(settings.QueuePollIntervalMs),
+        DistributedLockLifetime = TimeSpan.FromSeconds(30),
+        // Crash recovery does not wait for this (HandBackWorkOfDeadProcess); kept long so a slow fan-out is never fetched twice.
+        InvisibilityTimeout = TimeSpan.FromMinutes(30),
+    }));
+
+    public JobStorage Storage => _storage.Value;
+
+    public static SQLiteStorage CreateStorage(string path, SQLiteStorageOptions options) =>
+        new SQLiteStorageWithPromptLocks(new SQLiteDbConnectionFactory(Open(path)), options);
 
     private static Func<SQLiteConnection> Open(string path) => () =>
     {
@@ -37,11 +45,10 @@ public static class HangfireStorageFactory
     };
 
     /// <summary>
-    /// The ids of jobs that will run on their own (enqueued, scheduled, processing — a processing job of a
-    /// dead process is back in the queue by now), for the startup sweep. Read straight from the file: the
-    /// package's monitoring API lists a queue only by rows whose FetchedAt is null, and has no fetched list.
+    /// Read straight from the file: the package's monitoring API lists a queue only by rows whose
+    /// FetchedAt is null, and has no fetched list.
     /// </summary>
-    public static IReadOnlySet<string> ReadLiveJobIds(string path)
+    public IReadOnlySet<string> LiveJobIds()
     {
         if (!File.Exists(path)) return new HashSet<string>();
         using var db = Open(path)();
@@ -52,8 +59,9 @@ public static class HangfireStorageFactory
             .ToHashSet(StringComparer.Ordinal);
     }
 
-    private static void ReleaseWorkOfDeadProcess(string path)
+    public void HandBackWorkOfDeadProcess()
     {
+        if (_storage.IsValueCreated) throw new InvalidOperationException("Hand back the dead process's work before Hangfire's storage is in use.");
         if (!File.Exists(path)) return;
         using var db = Open(path)();
         if (db.ExecuteScalar<int>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('JobQueue', 'DistributedLock')") < 2)

@@ -8,11 +8,11 @@ using WebhookHub.Core.Persistence;
 
 #nullable disable
 
-namespace WebhookHub.Core.Persistence.Migrations
+namespace WebhookHub.Migrations.Sqlite.Migrations
 {
     [DbContext(typeof(WebhookHubDbContext))]
-    [Migration("20261201235358_EndpointBreakerAndRedrive")]
-    partial class EndpointBreakerAndRedrive
+    [Migration("20261202000159_RollupsAndHistoryIndexes")]
+    partial class RollupsAndHistoryIndexes
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -163,12 +163,6 @@ namespace WebhookHub.Core.Persistence.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("budget_starts_after_attempt");
 
-                    b.Property<string>("BudgetTrigger")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("budget_trigger");
-
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
@@ -315,15 +309,420 @@ namespace WebhookHub.Core.Persistence.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CreatedAt");
-
                     b.HasIndex("DeliveryId");
 
-                    b.HasIndex("WebhookId", "CreatedAt");
+                    b.HasIndex("CreatedAt", "Id");
 
-                    b.HasIndex("WebhookId", "Status", "CreatedAt");
+                    b.HasIndex("Status", "CreatedAt", "Id");
+
+                    b.HasIndex("WebhookId", "CreatedAt", "Id");
+
+                    b.HasIndex("WebhookId", "Status", "CreatedAt", "Id");
 
                     b.ToTable("webhook_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("WebhookHub.Core.Delivery.Rollup", b =>
+                {
+                    b.Property<Guid>("WebhookId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_id");
+
+                    b.Property<int>("SpanMinutes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("span_minutes");
+
+                    b.Property<DateTime>("Start")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("start");
+
+                    b.Property<long>("DurationSumMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("duration_sum_ms");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed");
+
+                    b.Property<int>("Latency00")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency00");
+
+                    b.Property<int>("Latency01")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency01");
+
+                    b.Property<int>("Latency02")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency02");
+
+                    b.Property<int>("Latency03")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency03");
+
+                    b.Property<int>("Latency04")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency04");
+
+                    b.Property<int>("Latency05")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency05");
+
+                    b.Property<int>("Latency06")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency06");
+
+                    b.Property<int>("Latency07")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency07");
+
+                    b.Property<int>("Latency08")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency08");
+
+                    b.Property<int>("Latency09")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency09");
+
+                    b.Property<int>("Latency10")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency10");
+
+                    b.Property<int>("Latency11")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency11");
+
+                    b.Property<int>("Latency12")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency12");
+
+                    b.Property<int>("Latency13")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency13");
+
+                    b.Property<int>("Latency14")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency14");
+
+                    b.Property<int>("Latency15")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency15");
+
+                    b.Property<int>("Latency16")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency16");
+
+                    b.Property<int>("Latency17")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency17");
+
+                    b.Property<int>("Latency18")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency18");
+
+                    b.Property<int>("Latency19")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency19");
+
+                    b.Property<int>("Latency20")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency20");
+
+                    b.Property<int>("Latency21")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency21");
+
+                    b.Property<int>("Latency22")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency22");
+
+                    b.Property<int>("Latency23")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency23");
+
+                    b.Property<int>("Latency24")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency24");
+
+                    b.Property<int>("Latency25")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency25");
+
+                    b.Property<int>("Latency26")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency26");
+
+                    b.Property<int>("Latency27")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency27");
+
+                    b.Property<int>("Latency28")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency28");
+
+                    b.Property<int>("Latency29")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency29");
+
+                    b.Property<int>("Latency30")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency30");
+
+                    b.Property<int>("Latency31")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency31");
+
+                    b.Property<int>("Latency32")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency32");
+
+                    b.Property<int>("Latency33")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency33");
+
+                    b.Property<int>("Latency34")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency34");
+
+                    b.Property<int>("Latency35")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency35");
+
+                    b.Property<int>("Latency36")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency36");
+
+                    b.Property<int>("Latency37")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency37");
+
+                    b.Property<int>("Latency38")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency38");
+
+                    b.Property<int>("Latency39")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency39");
+
+                    b.Property<int>("Latency40")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency40");
+
+                    b.Property<int>("Latency41")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency41");
+
+                    b.Property<int>("Latency42")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency42");
+
+                    b.Property<int>("Latency43")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency43");
+
+                    b.Property<int>("Latency44")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency44");
+
+                    b.Property<int>("Latency45")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency45");
+
+                    b.Property<int>("Latency46")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency46");
+
+                    b.Property<int>("Latency47")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency47");
+
+                    b.Property<int>("Latency48")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency48");
+
+                    b.Property<int>("Latency49")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency49");
+
+                    b.Property<int>("Latency50")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency50");
+
+                    b.Property<int>("Latency51")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency51");
+
+                    b.Property<int>("Latency52")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency52");
+
+                    b.Property<int>("Latency53")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency53");
+
+                    b.Property<int>("Latency54")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency54");
+
+                    b.Property<int>("Latency55")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency55");
+
+                    b.Property<int>("Latency56")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency56");
+
+                    b.Property<int>("Latency57")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency57");
+
+                    b.Property<int>("Latency58")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency58");
+
+                    b.Property<int>("Latency59")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency59");
+
+                    b.Property<int>("Latency60")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasDefaultValue(0)
+                        .HasColumnName("latency60");
+
+                    b.Property<int>("Retrying")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("retrying");
+
+                    b.Property<int>("Succeeded")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("succeeded");
+
+                    b.HasKey("WebhookId", "SpanMinutes", "Start");
+
+                    b.HasIndex("SpanMinutes", "Start");
+
+                    b.ToTable("webhook_rollups", (string)null);
                 });
 
             modelBuilder.Entity("WebhookHub.Core.Events.PolicyChange", b =>
@@ -558,10 +957,6 @@ namespace WebhookHub.Core.Persistence.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("is_active");
 
-                    b.Property<int?>("MaxPerSecond")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("max_per_second");
-
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -575,10 +970,6 @@ namespace WebhookHub.Core.Persistence.Migrations
                     b.Property<DateTime?>("PreviousSecretExpiresAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("previous_secret_expires_at");
-
-                    b.Property<bool>("RedriveOnRecovery")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("redrive_on_recovery");
 
                     b.PrimitiveCollection<string>("Routes")
                         .IsRequired()

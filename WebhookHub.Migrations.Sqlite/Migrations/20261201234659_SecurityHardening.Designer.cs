@@ -8,11 +8,11 @@ using WebhookHub.Core.Persistence;
 
 #nullable disable
 
-namespace WebhookHub.Core.Persistence.Migrations
+namespace WebhookHub.Migrations.Sqlite.Migrations
 {
     [DbContext(typeof(WebhookHubDbContext))]
-    [Migration("20261202000159_RollupsAndHistoryIndexes")]
-    partial class RollupsAndHistoryIndexes
+    [Migration("20261201234659_SecurityHardening")]
+    partial class SecurityHardening
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -309,420 +309,48 @@ namespace WebhookHub.Core.Persistence.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt");
+
                     b.HasIndex("DeliveryId");
 
-                    b.HasIndex("CreatedAt", "Id");
+                    b.HasIndex("WebhookId", "CreatedAt");
 
-                    b.HasIndex("Status", "CreatedAt", "Id");
-
-                    b.HasIndex("WebhookId", "CreatedAt", "Id");
-
-                    b.HasIndex("WebhookId", "Status", "CreatedAt", "Id");
+                    b.HasIndex("WebhookId", "Status", "CreatedAt");
 
                     b.ToTable("webhook_deliveries", (string)null);
                 });
 
-            modelBuilder.Entity("WebhookHub.Core.Delivery.Rollup", b =>
+            modelBuilder.Entity("WebhookHub.Core.Events.IdempotencyKey", b =>
                 {
-                    b.Property<Guid>("WebhookId")
+                    b.Property<string>("UserId")
+                        .HasMaxLength(450)
                         .HasColumnType("TEXT")
-                        .HasColumnName("webhook_id");
+                        .HasColumnName("user_id");
 
-                    b.Property<int>("SpanMinutes")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("span_minutes");
-
-                    b.Property<DateTime>("Start")
+                    b.Property<string>("Key")
+                        .HasMaxLength(255)
                         .HasColumnType("TEXT")
-                        .HasColumnName("start");
+                        .HasColumnName("key");
 
-                    b.Property<long>("DurationSumMs")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("duration_sum_ms");
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
 
-                    b.Property<int>("Failed")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("failed");
+                    b.Property<Guid>("PolicyChangeId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("policy_change_id");
 
-                    b.Property<int>("Latency00")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency00");
+                    b.Property<string>("RequestHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("request_hash");
 
-                    b.Property<int>("Latency01")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency01");
+                    b.HasKey("UserId", "Key");
 
-                    b.Property<int>("Latency02")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency02");
+                    b.HasIndex("CreatedAt");
 
-                    b.Property<int>("Latency03")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency03");
-
-                    b.Property<int>("Latency04")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency04");
-
-                    b.Property<int>("Latency05")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency05");
-
-                    b.Property<int>("Latency06")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency06");
-
-                    b.Property<int>("Latency07")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency07");
-
-                    b.Property<int>("Latency08")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency08");
-
-                    b.Property<int>("Latency09")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency09");
-
-                    b.Property<int>("Latency10")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency10");
-
-                    b.Property<int>("Latency11")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency11");
-
-                    b.Property<int>("Latency12")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency12");
-
-                    b.Property<int>("Latency13")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency13");
-
-                    b.Property<int>("Latency14")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency14");
-
-                    b.Property<int>("Latency15")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency15");
-
-                    b.Property<int>("Latency16")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency16");
-
-                    b.Property<int>("Latency17")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency17");
-
-                    b.Property<int>("Latency18")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency18");
-
-                    b.Property<int>("Latency19")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency19");
-
-                    b.Property<int>("Latency20")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency20");
-
-                    b.Property<int>("Latency21")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency21");
-
-                    b.Property<int>("Latency22")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency22");
-
-                    b.Property<int>("Latency23")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency23");
-
-                    b.Property<int>("Latency24")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency24");
-
-                    b.Property<int>("Latency25")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency25");
-
-                    b.Property<int>("Latency26")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency26");
-
-                    b.Property<int>("Latency27")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency27");
-
-                    b.Property<int>("Latency28")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency28");
-
-                    b.Property<int>("Latency29")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency29");
-
-                    b.Property<int>("Latency30")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency30");
-
-                    b.Property<int>("Latency31")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency31");
-
-                    b.Property<int>("Latency32")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency32");
-
-                    b.Property<int>("Latency33")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency33");
-
-                    b.Property<int>("Latency34")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency34");
-
-                    b.Property<int>("Latency35")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency35");
-
-                    b.Property<int>("Latency36")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency36");
-
-                    b.Property<int>("Latency37")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency37");
-
-                    b.Property<int>("Latency38")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency38");
-
-                    b.Property<int>("Latency39")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency39");
-
-                    b.Property<int>("Latency40")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency40");
-
-                    b.Property<int>("Latency41")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency41");
-
-                    b.Property<int>("Latency42")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency42");
-
-                    b.Property<int>("Latency43")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency43");
-
-                    b.Property<int>("Latency44")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency44");
-
-                    b.Property<int>("Latency45")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency45");
-
-                    b.Property<int>("Latency46")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency46");
-
-                    b.Property<int>("Latency47")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency47");
-
-                    b.Property<int>("Latency48")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency48");
-
-                    b.Property<int>("Latency49")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency49");
-
-                    b.Property<int>("Latency50")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency50");
-
-                    b.Property<int>("Latency51")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency51");
-
-                    b.Property<int>("Latency52")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency52");
-
-                    b.Property<int>("Latency53")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency53");
-
-                    b.Property<int>("Latency54")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency54");
-
-                    b.Property<int>("Latency55")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency55");
-
-                    b.Property<int>("Latency56")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency56");
-
-                    b.Property<int>("Latency57")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency57");
-
-                    b.Property<int>("Latency58")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency58");
-
-                    b.Property<int>("Latency59")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency59");
-
-                    b.Property<int>("Latency60")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasDefaultValue(0)
-                        .HasColumnName("latency60");
-
-                    b.Property<int>("Retrying")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("retrying");
-
-                    b.Property<int>("Succeeded")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("succeeded");
-
-                    b.HasKey("WebhookId", "SpanMinutes", "Start");
-
-                    b.HasIndex("SpanMinutes", "Start");
-
-                    b.ToTable("webhook_rollups", (string)null);
+                    b.ToTable("idempotency_keys", (string)null);
                 });
 
             modelBuilder.Entity("WebhookHub.Core.Events.PolicyChange", b =>
@@ -876,6 +504,9 @@ namespace WebhookHub.Core.Persistence.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("DisabledAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Email")
                         .HasMaxLength(256)
                         .HasColumnType("TEXT");
@@ -888,6 +519,9 @@ namespace WebhookHub.Core.Persistence.Migrations
 
                     b.Property<DateTimeOffset?>("LockoutEnd")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("MustChangePassword")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("NormalizedEmail")
                         .HasMaxLength(256)

@@ -8,11 +8,11 @@ using WebhookHub.Core.Persistence;
 
 #nullable disable
 
-namespace WebhookHub.Core.Persistence.Migrations
+namespace WebhookHub.Migrations.Sqlite.Migrations
 {
     [DbContext(typeof(WebhookHubDbContext))]
-    [Migration("20261201234659_SecurityHardening")]
-    partial class SecurityHardening
+    [Migration("20261129072911_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -320,39 +320,6 @@ namespace WebhookHub.Core.Persistence.Migrations
                     b.ToTable("webhook_deliveries", (string)null);
                 });
 
-            modelBuilder.Entity("WebhookHub.Core.Events.IdempotencyKey", b =>
-                {
-                    b.Property<string>("UserId")
-                        .HasMaxLength(450)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("user_id");
-
-                    b.Property<string>("Key")
-                        .HasMaxLength(255)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("key");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("created_at");
-
-                    b.Property<Guid>("PolicyChangeId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("policy_change_id");
-
-                    b.Property<string>("RequestHash")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("request_hash");
-
-                    b.HasKey("UserId", "Key");
-
-                    b.HasIndex("CreatedAt");
-
-                    b.ToTable("idempotency_keys", (string)null);
-                });
-
             modelBuilder.Entity("WebhookHub.Core.Events.PolicyChange", b =>
                 {
                     b.Property<Guid>("Id")
@@ -504,9 +471,6 @@ namespace WebhookHub.Core.Persistence.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
-                    b.Property<DateTime?>("DisabledAt")
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("Email")
                         .HasMaxLength(256)
                         .HasColumnType("TEXT");
@@ -519,9 +483,6 @@ namespace WebhookHub.Core.Persistence.Migrations
 
                     b.Property<DateTimeOffset?>("LockoutEnd")
                         .HasColumnType("TEXT");
-
-                    b.Property<bool>("MustChangePassword")
-                        .HasColumnType("INTEGER");
 
                     b.Property<string>("NormalizedEmail")
                         .HasMaxLength(256)

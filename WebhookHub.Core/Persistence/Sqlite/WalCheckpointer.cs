@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace WebhookHub.Core.Persistence;
+namespace WebhookHub.Core.Persistence.Sqlite;
 
 /// <summary>
 /// Copies app.db's write-ahead log into the database file once a second, on its own connection. SQLite

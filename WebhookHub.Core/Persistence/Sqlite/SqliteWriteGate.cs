@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 
-namespace WebhookHub.Core.Persistence;
+namespace WebhookHub.Core.Persistence.Sqlite;
 
 /// <summary>
 /// SQLite has one writer at a time, and Microsoft.Data.Sqlite waits for the write lock synchronously
@@ -12,7 +12,7 @@ namespace WebhookHub.Core.Persistence;
 /// the write in progress: during a large fan-out the gate is busy nearly all the time, and a report
 /// queued behind the fan-out's batches (or left to SQLite's busy handler) took seconds to answer.
 /// </summary>
-public sealed class SqliteWriteGate
+public sealed class SqliteWriteGate : IWriteGate
 {
     private readonly Lock _lock = new();
     private readonly Queue<TaskCompletionSource> _urgent = new();
@@ -24,12 +24,6 @@ public sealed class SqliteWriteGate
     public (long Writes, TimeSpan Held, TimeSpan Waited) Totals => (Interlocked.Read(ref _writes),
         Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _heldTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _waitedTicks)));
 
-    public Task<int> SaveChangesAsync(DbContext db, CancellationToken ct, bool urgent = false) =>
-        RunAsync(() => db.SaveChangesAsync(ct), ct, urgent);
-
-    public Task RunAsync(Func<Task> write, CancellationToken ct) => RunAsync(async () => { await write(); return 0; }, ct);
-
-    /// <summary>A write, or a read-then-write that must not interleave with another writer of this process (check, then insert).</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> write, CancellationToken ct, bool urgent = false)
     {
         var asked = Stopwatch.GetTimestamp();

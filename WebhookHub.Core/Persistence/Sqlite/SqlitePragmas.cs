@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace WebhookHub.Core.Persistence;
+namespace WebhookHub.Core.Persistence.Sqlite;
 
 /// <summary>
 /// Per-connection SQLite settings: in WAL mode, <c>synchronous=NORMAL</c> is durable across a process

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace WebhookHub.Core.Persistence.Migrations
+namespace WebhookHub.Migrations.Sqlite.Migrations
 {
     /// <inheritdoc />
     public partial class SecurityHardening : Migration

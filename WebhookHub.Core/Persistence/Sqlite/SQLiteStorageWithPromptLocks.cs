@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Hangfire.Storage;
 using Hangfire.Storage.SQLite;
 
-namespace WebhookHub.Web.Hosting;
+namespace WebhookHub.Core.Persistence.Sqlite;
 
 /// <summary>
 /// Hangfire.Storage.SQLite whose distributed locks are taken in short slices, so a lock that is free is

@@ -1,0 +1,27 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace WebhookHub.Core.Persistence.Postgres;
+
+/// <summary>
+/// PostgreSQL (<c>WebhookHub:Database:Provider = Postgres</c>, <c>ConnectionStrings:WebhookHub</c>): the
+/// app's tables and Hangfire's schema in one database. Writes are concurrent transactions, no gate.
+/// </summary>
+public static class PostgresPersistence
+{
+    public const string MigrationsAssembly = "WebhookHub.Migrations.Postgres";
+
+    public static TBuilder UseWebhookHubPostgres<TBuilder>(this TBuilder db, string connectionString) where TBuilder : DbContextOptionsBuilder
+    {
+        db.UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly));
+        return db;
+    }
+
+    public static IServiceCollection AddPostgresPersistence(this IServiceCollection services, string connectionString, WebhookHubOptions options)
+    {
+        services.AddDbContext<WebhookHubDbContext>(db => db.UseWebhookHubPostgres(connectionString));
+        services.AddSingleton<IWriteGate, OpenWriteGate>();
+        services.AddSingleton<IJobStore>(new PostgresJobStore(connectionString, options.Hangfire));
+        return services;
+    }
+}
