@@ -4,7 +4,7 @@ namespace WebhookHub.Web.Components.Shared;
 public static class When
 {
     public static string Utc(DateTime? value) =>
-        value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc).ToString("yyyy-MM-dd HH:mm:ss") + " UTC" : "—";
+        value is { } v ? v.ToString("yyyy-MM-dd HH:mm:ss") + " UTC" : "—";
 
     /// <summary>"just now", "5 min ago", "3 h ago", else the date; the exact time goes in a tooltip.</summary>
     public static string Ago(DateTime? value, DateTime now)

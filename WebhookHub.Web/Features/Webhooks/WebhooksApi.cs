@@ -17,15 +17,12 @@ public static class WebhooksApi
     {
         /// <param name="circuit">This node's breaker for the webhook; closed when not given (a webhook just created).</param>
         public static WebhookResponse From(Webhook w, CircuitView? circuit = null, RedriveProgress? redrive = null) => new(
-            w.Id, w.UserId, w.Name, w.Url, w.Events, w.Routes, w.IsActive, w.DisabledReason, Utc(w.CreatedAt), Utc(w.UpdatedAt),
-            w.PreviousSecretExpiresAt is { } expiry ? Utc(expiry) : null, w.MaxPerSecond, w.RedriveOnRecovery,
+            w.Id, w.UserId, w.Name, w.Url, w.Events, w.Routes, w.IsActive, w.DisabledReason, w.CreatedAt, w.UpdatedAt,
+            w.PreviousSecretExpiresAt, w.MaxPerSecond, w.RedriveOnRecovery,
             CircuitResponse.From(circuit ?? CircuitView.ClosedFor(w.Id)), redrive);
 
         public static WebhookResponse From(Webhook w, CircuitBreaker breaker, RedriveRunner redrives) =>
             From(w, breaker.View(w.Id), redrives.Of(w.Id));
-
-        // SQLite hands dates back without a kind; every date we store is UTC, and clients should see the "Z".
-        private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
     }
 
     /// <summary>The endpoint's circuit breaker: <c>closed</c>, <c>open</c> (no attempts until <see cref="NextProbeAt"/>) or <c>halfOpen</c> (one probe in flight).</summary>
