@@ -12,11 +12,12 @@ public sealed record RecoveryResult(int FanOuts, int Deliveries);
 /// The startup sweep for work a crash left owed. Fan-outs run in-process (<see cref="FanoutDispatcher"/>),
 /// so after a crash nothing is running them: every change not yet fanned out, and every change with first
 /// attempts still pending, is fanned out again at once — <see cref="DeliveryJob.FanOutOwed"/> would also
-/// find them, but only after they are a minute old and on its next minutely run. And app.db and
-/// hangfire.db are separate files with no shared transaction, so a <c>retrying</c> delivery may name a
-/// retry job hangfire.db never stored, or none: it gets a new one. Run before the Hangfire server and the
-/// dispatcher start, so nothing changes under it; jobs the dead process was running are already back in
-/// Hangfire's queue (HangfireStorageFactory) and are left alone, so nothing healthy runs twice.
+/// find them, but only after they are a minute old and on its next minutely run. And a delivery row and
+/// its Hangfire job are written in separate transactions (on SQLite, separate files), so a <c>retrying</c>
+/// delivery may name a retry job Hangfire never stored, or none: it gets a new one. Run before the Hangfire
+/// server and the dispatcher start, so nothing changes under it; jobs the dead process was running are
+/// left alone (<see cref="IJobStore.LiveJobIds"/> counts them; on SQLite they are already back in the queue,
+/// on PostgreSQL they come back when their invisibility lapses), so nothing healthy runs twice.
 /// Idempotent: a fan-out finds its event, and (EventId, WebhookId) is unique.
 /// </summary>
 public sealed partial class DeliveryRecovery(
