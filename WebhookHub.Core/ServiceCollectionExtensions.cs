@@ -26,7 +26,7 @@ public static class ServiceCollectionExtensions
         var dataDirectory = options.FullDataDirectory;
         Directory.CreateDirectory(dataDirectory);
 
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<TimeProvider>(MicrosecondClock.Instance);
         if (options.Database.Provider == DatabaseProvider.Postgres)
             services.AddPostgresPersistence(configuration.GetConnectionString("WebhookHub") is { Length: > 0 } connectionString ? connectionString
                 : throw new InvalidOperationException("WebhookHub:Database:Provider is Postgres: set ConnectionStrings:WebhookHub (or ConnectionStrings__WebhookHub)."), options);
