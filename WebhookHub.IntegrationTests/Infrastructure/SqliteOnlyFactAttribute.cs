@@ -8,9 +8,6 @@ public sealed class SqliteOnlyFactAttribute : FactAttribute
 {
     public SqliteOnlyFactAttribute(string reason)
     {
-        Reason = reason;
         if (TestDatabase.IsPostgres) Skip = "SQLite only: " + reason;
     }
-
-    public string Reason { get; }
 }
