@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: installs Chromium for the browser tests when it is missing, builds, runs the unit
-# tests (WebhookHub.Tests: seconds, no app) and then the integration tests (WebhookHub.IntegrationTests:
-# the real app, receivers, browser, crash), and ends with the line CI reads:
-# "tests: N passed, N failed[, N skipped]". Extra arguments go to both `dotnet test` runs.
+# tests (WebhookHub.Tests: seconds, no app), then the integration tests (WebhookHub.IntegrationTests:
+# the real app, receivers, browser, crash) on SQLite, then the integration tests again on PostgreSQL, in
+# a throwaway cluster from scripts/pg.sh (each app gets its own database; SQLite-only tests skip). Ends
+# with the line CI reads, over all three runs: "tests: N passed, N failed[, N skipped]". Extra arguments
+# go to every `dotnet test` run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,11 @@ fi
 dotnet build WebhookHub.sln -c Release -nologo -v quiet || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0 skipped=0 status=0
-for project in WebhookHub.Tests WebhookHub.IntegrationTests; do
+
+# run LABEL PROJECT [dotnet test arguments…]: one `dotnet test`, its counts added to the totals.
+run() {
+  local label=$1 project=$2 log started code summary
+  shift 2
   log=$(mktemp)
   started=$(date +%s)
   dotnet test "$project" -c Release --no-build --nologo "$@" 2>&1 | tee "$log"
@@ -23,17 +29,39 @@ for project in WebhookHub.Tests WebhookHub.IntegrationTests; do
   [ "$code" -eq 0 ] || status=1
   # vstest's summary: "Passed!  - Failed:     0, Passed:    15, Skipped:     0, Total: …"
   summary=$(grep -E "(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+" "$log" | tail -1)
+  rm -f "$log"
   if [ -z "$summary" ]; then
     # A --filter that matches nothing in this project exits 0 without a summary; anything else is a failure.
-    [ "$code" -eq 0 ] || { echo "$project: no test summary (host failure)"; failed=$((failed + 1)); }
-    continue
+    [ "$code" -eq 0 ] || { echo "$label: no test summary (host failure)"; failed=$((failed + 1)); }
+  else
+    failed=$((failed + $(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")))
+    passed=$((passed + $(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")))
+    skipped=$((skipped + $(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")))
   fi
-  failed=$((failed + $(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")))
-  passed=$((passed + $(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")))
-  skipped=$((skipped + $(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")))
-  echo "$project: $(( $(date +%s) - started )) s"
-done
+  timings+=("$label: $(( $(date +%s) - started )) s")
+}
+timings=()
 
+# A WEBHOOKHUB_TEST_POSTGRES left in the caller's shell would turn the SQLite runs into PostgreSQL runs.
+unset WEBHOOKHUB_TEST_POSTGRES
+run "WebhookHub.Tests" WebhookHub.Tests "$@"
+run "WebhookHub.IntegrationTests on SQLite" WebhookHub.IntegrationTests "$@"
+
+# PostgreSQL is part of the suite: if it cannot be installed or started, that is a failure, not a skip.
+if cluster=$(scripts/pg.sh start); then
+  eval "$cluster"
+  # Stopped here, before the totals, so the count stays the last line; the trap covers an interrupt.
+  trap 'scripts/pg.sh stop' EXIT
+  trap 'exit 130' INT TERM
+  run "WebhookHub.IntegrationTests on PostgreSQL" WebhookHub.IntegrationTests "$@"
+  scripts/pg.sh stop
+  trap - EXIT INT TERM
+else
+  echo "WebhookHub.IntegrationTests on PostgreSQL: no PostgreSQL server (scripts/pg.sh start failed)"
+  failed=$((failed + 1)) status=1
+fi
+
+printf '%s\n' "${timings[@]}"
 if [ "$skipped" -gt 0 ]; then
   echo "tests: $passed passed, $failed failed, $skipped skipped"
 else

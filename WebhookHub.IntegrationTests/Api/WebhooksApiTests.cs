@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
@@ -47,7 +46,7 @@ public sealed class WebhooksApiTests(AppFixture fixture) : IClassFixture<AppFixt
 
         var read = await customer.Client.GetFromJsonAsync<JsonElement>($"/api/webhooks/{id}");
         Assert.Equal("Visa updates", read.GetProperty("name").GetString());
-        // Read back from SQLite, the date must still say it is UTC.
+        // Read back from the database, the date must still say it is UTC.
         Assert.EndsWith("Z", read.GetProperty("createdAt").GetString());
         Assert.Equal(created.GetProperty("createdAt").GetDateTimeOffset(), read.GetProperty("createdAt").GetDateTimeOffset());
         var listed = Assert.Single((await customer.Client.GetFromJsonAsync<JsonElement>("/api/webhooks")).EnumerateArray());
@@ -184,13 +183,14 @@ public sealed class WebhooksApiTests(AppFixture fixture) : IClassFixture<AppFixt
 
         var row = new StringBuilder();
         string? storedSecret = null;
-        var connection = new SqliteConnectionStringBuilder { DataSource = Path.Combine(App.DataDirectory, "app.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false };
-        await using (var db = new SqliteConnection(connection.ToString()))
+        await using (var db = TestDatabase.OpenReadOnly(App.DataDirectory))
         {
-            await db.OpenAsync();
             await using var command = db.CreateCommand();
-            command.CommandText = "SELECT * FROM webhooks WHERE url = $url";
-            command.Parameters.AddWithValue("$url", url);
+            command.CommandText = "SELECT * FROM webhooks WHERE url = @url";
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "url";
+            parameter.Value = url;
+            command.Parameters.Add(parameter);
             await using var reader = await command.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync(), "the webhook row exists");
             for (var i = 0; i < reader.FieldCount; i++)

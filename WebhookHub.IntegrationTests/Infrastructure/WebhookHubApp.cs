@@ -10,7 +10,8 @@ namespace WebhookHub.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The real app on a real Kestrel port (127.0.0.1), with its own data directory of real SQLite files
-/// and a real Hangfire server. Settings are the app's configuration keys (<c>WebhookHub:…</c>).
+/// (or its own PostgreSQL database: <see cref="TestDatabase"/>) and a real Hangfire server. Settings are
+/// the app's configuration keys (<c>WebhookHub:…</c>).
 /// </summary>
 public sealed class WebhookHubApp : WebApplicationFactory<Program>
 {
@@ -33,6 +34,8 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
             ["WebhookHub:Delivery:AllowHttp"] = "true",
             ["WebhookHub:Delivery:AllowPrivateNetworks"] = "true",
         };
+        foreach (var (key, value) in TestDatabase.AppSettings(DataDirectory))
+            _settings[key] = value;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             _settings[key] = value;
         UseKestrel(0);
@@ -40,7 +43,7 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
-    /// <summary>Leave the data directory on dispose, for a second start on the same files.</summary>
+    /// <summary>Leave the data directory (and its database) on dispose, for a second start on the same data.</summary>
     public bool KeepData { get; init; }
 
     /// <summary>An extra log sink that sees every category at every level (to prove what never gets logged).</summary>
@@ -59,6 +62,7 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        TestDatabase.EnsureCreated(DataDirectory);
         builder.UseEnvironment("Testing");
         builder.UseUrls("http://127.0.0.1:0");
         foreach (var (key, value) in _settings)
@@ -81,8 +85,19 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
 
     public override async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
-        if (!KeepData) TryDelete(DataDirectory);
+        try
+        {
+            await base.DisposeAsync();
+        }
+        finally
+        {
+            // Also after a start that failed: its database was made before the host threw.
+            if (!KeepData)
+            {
+                TryDelete(DataDirectory);
+                await TestDatabase.DropAsync(DataDirectory);
+            }
+        }
     }
 
     private static void TryDelete(string directory)

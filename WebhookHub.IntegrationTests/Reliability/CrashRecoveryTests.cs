@@ -59,7 +59,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
         var changeIds = new List<Guid>();
 
         var started = Stopwatch.StartNew();
-        await using (var first = await AppProcess.StartAsync(_data, Settings))
+        await using (var first = await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, Settings)))
         {
             output.WriteLine($"First start healthy after {started.Elapsed.TotalSeconds:0.0} s.");
             using var api = first.ApiClient();
@@ -84,7 +84,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.True(outstanding >= minimumOutstanding, $"Only {outstanding} deliveries were outstanding at the kill; the test did not crash mid-flight.");
 
         var restarted = Stopwatch.StartNew();
-        await using var second = await AppProcess.StartAsync(_data, Settings);
+        await using var second = await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, Settings));
         var healthyAfter = restarted.Elapsed;
         await Eventually.True(() => Arrived() == expected.Count, "every delivery arrived after the restart", TimeSpan.FromSeconds(120),
             () => $"{Arrived()} of {expected.Count} deliveries arrived.\n{string.Join('\n', second.Output.TakeLast(30))}");
@@ -112,5 +112,6 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IAsyncLifetim
         await _receiver.DisposeAsync();
         try { Directory.Delete(_data, recursive: true); }
         catch (IOException) { }
+        await TestDatabase.DropAsync(_data);
     }
 }

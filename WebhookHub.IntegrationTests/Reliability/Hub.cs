@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 
 namespace WebhookHub.IntegrationTests.Reliability;
 
@@ -40,23 +39,10 @@ public static class Hub
         return body.RootElement.GetProperty("data").GetProperty("policyChangeId").GetString()!;
     }
 
-    /// <summary>Opens app.db read-only beside the running app (WAL lets a reader in while it writes).</summary>
-    public static SqliteConnection OpenAppDb(string dataDirectory)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataDirectory, "app.db"),
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        connection.Open();
-        return connection;
-    }
-
+    /// <summary>One number from the app's database (SQLite or PostgreSQL: portable SQL), read beside the running app.</summary>
     public static long Scalar(string dataDirectory, string sql)
     {
-        using var db = OpenAppDb(dataDirectory);
+        using var db = Infrastructure.TestDatabase.OpenReadOnly(dataDirectory);
         using var command = db.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar());

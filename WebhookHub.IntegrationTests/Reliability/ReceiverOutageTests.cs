@@ -3,6 +3,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Persistence;
 using WebhookHub.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -103,13 +106,14 @@ public sealed class ReceiverOutageTests(ITestOutputHelper output)
         Assert.Equal(10, slow.Requests.Count);
     }
 
+    /// <summary>Each delivery's status, attempts and last error, and when its attempts were made (mm:ss.fff).</summary>
     private static IEnumerable<string> Statuses(WebhookHubApp app)
     {
-        using var db = Hub.OpenAppDb(app.DataDirectory);
-        using var command = db.CreateCommand();
-        command.CommandText = "SELECT d.status || ' ' || d.attempt_count || ' ' || ifnull(d.last_error, '') || ' at ' || (SELECT group_concat(substr(a.created_at, 15, 9), ' ') FROM webhook_deliveries a WHERE a.delivery_id = d.id) FROM deliveries d";
-        using var reader = command.ExecuteReader();
-        while (reader.Read()) yield return reader.GetString(0);
+        using var scope = app.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
+        var attempts = db.Attempts.AsNoTracking().Select(a => new { a.DeliveryId, a.CreatedAt }).ToList().ToLookup(a => a.DeliveryId, a => a.CreatedAt);
+        return db.Deliveries.AsNoTracking().ToList().Select(d =>
+            $"{d.Status} {d.AttemptCount} {d.LastError} at {string.Join(' ', attempts[d.Id].Order().Select(t => t.ToString("mm:ss.fff")))}");
     }
 
     private sealed record DeadLetterRow(Guid DeliveryId);

@@ -44,7 +44,7 @@ public sealed class RepeatedCrashTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("WEBHOOKHUB_CRASH_ROUNDS"), out var n) && n > 0 ? n : DefaultRounds;
         var acknowledged = new ConcurrentBag<string>();
-        AppProcess? app = await AppProcess.StartAsync(_data, Settings);
+        AppProcess? app = await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, Settings));
         try
         {
             using (var api = app.ApiClient()) await Hub.CreateWebhookAsync(api, _receiver.Url("/crash-loop"));
@@ -76,7 +76,7 @@ public sealed class RepeatedCrashTests(ITestOutputHelper output) : IAsyncLifetim
                 var owed = acknowledged.Count(id => !_delivered.ContainsKey(id));
 
                 var restarted = Stopwatch.StartNew();
-                app = await AppProcess.StartAsync(_data, Settings);
+                app = await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, Settings));
                 var healthy = restarted.Elapsed;
                 await Eventually.True(() => acknowledged.All(_delivered.ContainsKey), $"round {round}: every acknowledged change delivered",
                     TimeSpan.FromSeconds(150), () => $"{acknowledged.Count(id => !_delivered.ContainsKey(id))} of {acknowledged.Count} not delivered");
@@ -101,5 +101,6 @@ public sealed class RepeatedCrashTests(ITestOutputHelper output) : IAsyncLifetim
         await _receiver.DisposeAsync();
         try { Directory.Delete(_data, recursive: true); }
         catch (IOException) { }
+        await TestDatabase.DropAsync(_data);
     }
 }
