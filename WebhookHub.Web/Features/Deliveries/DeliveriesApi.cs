@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
@@ -43,21 +42,22 @@ public static class DeliveriesApi
     /// Per webhook, a burst of 5 and then one every 5 s (<c>WebhookHub:Quotas</c>); past it, 429 with <c>Retry-After</c>.
     /// </summary>
     public static async Task<Results<Ok<TestResult>, NotFound, ProblemHttpResult>> SendTest(
-        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryJob deliveries, TestSendQuota quota, HttpContext http)
+        Guid id, ClaimsPrincipal user, TestSend tests, HttpContext http)
     {
-        var webhook = await db.Webhooks.VisibleTo(user.AsWebhookCaller()).FirstOrDefaultAsync(w => w.Id == id && w.DeletedAt == null);
-        if (webhook is null) return TypedResults.NotFound();
-        if (quota.TryTake(webhook.Id) is { } wait)
-        {
-            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return TypedResults.Problem(title: "Too many test sends",
-                detail: $"This webhook was tested too often; try again in {seconds} s.", statusCode: StatusCodes.Status429TooManyRequests);
-        }
         // Not the request's token: a caller who hangs up must not leave a delivery half-made.
-        var attempt = await deliveries.SendTestAsync(webhook, CancellationToken.None);
-        return TypedResults.Ok(new TestResult(attempt.DeliveryId, attempt.EventId, Lower(attempt.Status), attempt.StatusCode,
-            attempt.DurationMs, attempt.ErrorMessage, attempt.ResponseBody));
+        switch (await tests.SendAsync(user.AsWebhookCaller(), id, CancellationToken.None))
+        {
+            case TestSendResult.TooSoon(var wait):
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return TypedResults.Problem(title: "Too many test sends",
+                    detail: $"This webhook was tested too often; try again in {seconds} s.", statusCode: StatusCodes.Status429TooManyRequests);
+            case TestSendResult.Sent(var attempt):
+                return TypedResults.Ok(new TestResult(attempt.DeliveryId, attempt.EventId, Lower(attempt.Status), attempt.StatusCode,
+                    attempt.DurationMs, attempt.ErrorMessage, attempt.ResponseBody));
+            default:
+                return TypedResults.NotFound();
+        }
     }
 
     /// <param name="cursor">The previous page's <c>nextCursor</c>; when given, <c>page</c> is ignored.</param>
