@@ -65,7 +65,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<DeliveryNotifier>();
+        // The pipeline, one step a class (Delivery/): DeliveryJob is only what Hangfire runs.
+        services.AddScoped<FanOut>();
+        services.AddScoped<AttemptRunner>();
+        services.AddScoped<AttemptRecorder>();
+        services.AddScoped<RetryJobs>();
         services.AddScoped<DeliveryJob>();
+        services.AddScoped<RecoveryAttempts>();
+        services.AddScoped<TestSend>();
         services.AddSingleton<Delivery.Endpoints.CircuitBreaker>();
         services.AddSingleton<Delivery.Endpoints.EndpointLanes>();
         services.AddSingleton<Delivery.Endpoints.RedriveRunner>();

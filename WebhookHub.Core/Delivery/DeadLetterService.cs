@@ -1,4 +1,3 @@
-using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Persistence;
@@ -16,7 +15,7 @@ public sealed record DeadLetter(
 /// A retry gives a fresh budget and requeues that same job, so /hangfire keeps one job per delivery
 /// with its whole story; only when the job is gone (deleted at /hangfire) is a new one enqueued.
 /// </summary>
-public sealed class DeadLetterService(WebhookHubDbContext db, IWriteGate writes, IBackgroundJobClient jobs, TimeProvider time)
+public sealed class DeadLetterService(WebhookHubDbContext db, IWriteGate writes, RetryJobs retryJobs, TimeProvider time)
 {
     public const int MaxListed = 1000;
 
@@ -73,15 +72,9 @@ public sealed class DeadLetterService(WebhookHubDbContext db, IWriteGate writes,
 
         foreach (var delivery in deliveries)
         {
-            var requeued = delivery.HangfireJobId is { } jobId && jobs.ChangeState(jobId, new Hangfire.States.EnqueuedState
-            {
-                Reason = "Retried from the dead-letter queue",
-            }, Hangfire.States.FailedState.StateName);
-            if (!requeued)
-            {
-                var id = delivery.Id;
-                delivery.HangfireJobId = jobs.Enqueue<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
-            }
+            var requeued = delivery.HangfireJobId is { } jobId
+                && retryJobs.Requeue(jobId, RetryJobs.DeadLetterRetried, Hangfire.States.FailedState.StateName);
+            if (!requeued) delivery.HangfireJobId = retryJobs.Enqueue(delivery.Id);
         }
         await writes.SaveChangesAsync(db, ct);
         return deliveries.Select(d => d.Id).ToList();

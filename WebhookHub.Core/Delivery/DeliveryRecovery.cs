@@ -1,4 +1,3 @@
-using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using WebhookHub.Core.Persistence;
@@ -21,7 +20,7 @@ public sealed record RecoveryResult(int FanOuts, int Deliveries);
 /// Idempotent: a fan-out finds its event, and (EventId, WebhookId) is unique.
 /// </summary>
 public sealed partial class DeliveryRecovery(
-    WebhookHubDbContext db, IWriteGate writes, FanoutDispatcher dispatcher, IBackgroundJobClient jobs, ILogger<DeliveryRecovery> log)
+    WebhookHubDbContext db, IWriteGate writes, FanoutDispatcher dispatcher, RetryJobs retryJobs, ILogger<DeliveryRecovery> log)
 {
     /// <param name="liveJobIds">Hangfire jobs that will run on their own (enqueued, scheduled, processing).</param>
     public async Task<RecoveryResult> RunAsync(IReadOnlySet<string> liveJobIds, CancellationToken ct)
@@ -40,11 +39,7 @@ public sealed partial class DeliveryRecovery(
             .Where(d => d.Status == DeliveryStatus.Retrying || d.PolicyChangeId is null)
             .Where(d => d.HangfireJobId is null || !liveJobIds.Contains(d.HangfireJobId))
             .ToList();
-        foreach (var delivery in orphans)
-        {
-            var id = delivery.Id;
-            delivery.HangfireJobId = jobs.Enqueue<DeliveryJob>(j => j.Retry(id, null, CancellationToken.None));
-        }
+        foreach (var delivery in orphans) delivery.HangfireJobId = retryJobs.Enqueue(delivery.Id);
         // Saved before the fan-outs run, so a fan-out's own repair of job-less retries does not make a second job.
         await writes.SaveChangesAsync(db, ct);
         foreach (var change in changes) dispatcher.Dispatch(change);

@@ -67,7 +67,7 @@ public sealed class FanoutDispatcher(IServiceScopeFactory scopes, IRecurringJobM
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await scope.ServiceProvider.GetRequiredService<DeliveryJob>().FanOut(id, null, stoppingToken);
+                    await scope.ServiceProvider.GetRequiredService<FanOut>().RunAsync(id, null, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {

@@ -17,7 +17,7 @@ namespace WebhookHub.Core.Delivery;
 /// Run by the minutely owed sweep (<see cref="DeliveryJob.FanOutOwed"/>).
 /// </summary>
 public sealed partial class OverdueRetrySweep(
-    WebhookHubDbContext db, IWriteGate writes, RowWriter rows, IBackgroundJobClient jobs, JobStorage storage,
+    WebhookHubDbContext db, IWriteGate writes, RowWriter rows, RetryJobs retryJobs, JobStorage storage,
     DeliveryNotifier notifier, TimeProvider time, ILogger<OverdueRetrySweep> log)
 {
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
@@ -44,16 +44,14 @@ public sealed partial class OverdueRetrySweep(
                 // A job scheduled for later is on its way, not stalled: a delivery parked behind its endpoint's
                 // lane or open circuit keeps its earliest time on the row and wakes its job later.
                 if (state == ScheduledState.StateName && ScheduledFor(connection, delivery.HangfireJobId!) > cutoff) continue;
-                const string reason = "Requeued by the owed sweep: the retry was more than a minute overdue";
                 // Only from the state just read, so a worker that picked the job up meanwhile keeps it.
-                if (state is not null && jobs.ChangeState(delivery.HangfireJobId!, new EnqueuedState { Reason = reason }, state))
+                if (state is not null && retryJobs.Requeue(delivery.HangfireJobId!, RetryJobs.OverdueRequeued, state))
                 {
                     requeued.Add(delivery);
                 }
                 else if (state is null)
                 {
-                    var deliveryId = delivery.Id;
-                    delivery.HangfireJobId = jobs.Enqueue<DeliveryJob>(j => j.Retry(deliveryId, null, CancellationToken.None));
+                    delivery.HangfireJobId = retryJobs.Enqueue(delivery.Id);
                     newJobs.Add(delivery);
                 }
             }

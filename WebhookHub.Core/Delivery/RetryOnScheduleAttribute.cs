@@ -37,7 +37,7 @@ public sealed class RetryOnScheduleAttribute : JobFilterAttribute, IElectStateFi
         if (context.CandidateState is not FailedState { Exception: RetryLaterException retry }) return;
         context.CandidateState = new ScheduledState(HangfireTime(retry.NextAttemptAt))
         {
-            Reason = $"Retry in {retry.Delay.TotalSeconds:0.###} s: {retry.Message}",
+            Reason = RetryJobs.RetryIn(retry.Delay, retry.Message),
         };
     }
 

@@ -242,11 +242,11 @@ public sealed class WebhookService(
         return new WebhookOutcome.Done(webhook, protector.Unprotect(webhook.Secret));
     }
 
+    /// <summary><see cref="WebhookVisibility.VisibleTo"/>, live webhooks only unless <paramref name="includeDeleted"/>.</summary>
     private IQueryable<Webhook> Visible(WebhookCaller caller, bool includeDeleted = false)
     {
-        var query = db.Webhooks.AsQueryable();
-        if (!includeDeleted) query = query.Where(w => w.DeletedAt == null);
-        return caller.SeesEverything ? query : query.Where(w => w.UserId == caller.UserId);
+        var visible = db.Webhooks.VisibleTo(caller);
+        return includeDeleted ? visible : visible.Where(w => w.DeletedAt == null);
     }
 
     private async Task<(Webhook? Webhook, WebhookOutcome? Denied)> FindForChangeAsync(WebhookCaller caller, Guid id, CancellationToken ct)

@@ -430,7 +430,7 @@ public sealed class DeliveryPipelineTests(AppFixture fixture) : IClassFixture<Ap
 
         // FanOut awaits the attempts it makes: once it returns, whatever it would send has been sent.
         using (var scope = App.Services.CreateScope())
-            await scope.ServiceProvider.GetRequiredService<DeliveryJob>().FanOut(changeId, null, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<FanOut>().RunAsync(changeId, null, CancellationToken.None);
 
         Assert.Single(receiver.Requests);
         Assert.Single(await DeliveriesAsync(App, hook.Id));

@@ -16,7 +16,7 @@ namespace WebhookHub.Tests.History;
 
 /// <summary>
 /// A migrated app.db in a temp file with two webhooks, and attempts written the way
-/// <c>DeliveryJob.RecordAsync</c> writes them: <see cref="RowWriter"/> rows and <see cref="RollupWriter"/>
+/// <c>AttemptRecorder.RecordAsync</c> writes them: <see cref="RowWriter"/> rows and <see cref="RollupWriter"/>
 /// upserts in one transaction per batch. No app, no HTTP.
 /// </summary>
 public sealed class HistoryDatabase : IAsyncDisposable

@@ -85,9 +85,9 @@ public sealed partial class EndpointSupervisor(
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var job = scope.ServiceProvider.GetRequiredService<DeliveryJob>();
-            if (await job.ProbeCandidateAsync(circuit.WebhookId, circuit.BrokeAt ?? circuit.OpenSince ?? DateTime.MinValue, ct) is { } deliveryId)
-                await job.AttemptNowAsync(deliveryId, redrive: false, ct);
+            var attempts = scope.ServiceProvider.GetRequiredService<RecoveryAttempts>();
+            if (await attempts.ProbeCandidateAsync(circuit.WebhookId, circuit.BrokeAt ?? circuit.OpenSince ?? DateTime.MinValue, ct) is { } deliveryId)
+                await attempts.AttemptNowAsync(deliveryId, redrive: false, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

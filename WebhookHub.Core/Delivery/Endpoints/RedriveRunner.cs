@@ -125,7 +125,7 @@ public sealed partial class RedriveRunner(
     private async Task<RedriveResult> AttemptAsync(Guid deliveryId, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<DeliveryJob>().AttemptNowAsync(deliveryId, redrive: true, ct);
+        return await scope.ServiceProvider.GetRequiredService<RecoveryAttempts>().AttemptNowAsync(deliveryId, redrive: true, ct);
     }
 
     private void Report(RedriveProgress progress)

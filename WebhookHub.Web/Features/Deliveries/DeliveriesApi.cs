@@ -3,9 +3,9 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using WebhookHub.Core.Delivery;
-using WebhookHub.Core.Delivery.Endpoints;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Webhooks;
 using WebhookHub.Web.Api;
 
 namespace WebhookHub.Web.Features.Deliveries;
@@ -42,21 +42,22 @@ public static class DeliveriesApi
     /// Per webhook, a burst of 5 and then one every 5 s (<c>WebhookHub:Quotas</c>); past it, 429 with <c>Retry-After</c>.
     /// </summary>
     public static async Task<Results<Ok<TestResult>, NotFound, ProblemHttpResult>> SendTest(
-        Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryJob deliveries, TestSendQuota quota, HttpContext http)
+        Guid id, ClaimsPrincipal user, TestSend tests, HttpContext http)
     {
-        var webhook = await db.Webhooks.VisibleTo(user).FirstOrDefaultAsync(w => w.Id == id && w.DeletedAt == null);
-        if (webhook is null) return TypedResults.NotFound();
-        if (quota.TryTake(webhook.Id) is { } wait)
-        {
-            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return TypedResults.Problem(title: "Too many test sends",
-                detail: $"This webhook was tested too often; try again in {seconds} s.", statusCode: StatusCodes.Status429TooManyRequests);
-        }
         // Not the request's token: a caller who hangs up must not leave a delivery half-made.
-        var attempt = await deliveries.SendTestAsync(webhook, CancellationToken.None);
-        return TypedResults.Ok(new TestResult(attempt.DeliveryId, attempt.EventId, Lower(attempt.Status), attempt.StatusCode,
-            attempt.DurationMs, attempt.ErrorMessage, attempt.ResponseBody));
+        switch (await tests.SendAsync(user.AsWebhookCaller(), id, CancellationToken.None))
+        {
+            case TestSendResult.TooSoon(var wait):
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return TypedResults.Problem(title: "Too many test sends",
+                    detail: $"This webhook was tested too often; try again in {seconds} s.", statusCode: StatusCodes.Status429TooManyRequests);
+            case TestSendResult.Sent(var attempt):
+                return TypedResults.Ok(new TestResult(attempt.DeliveryId, attempt.EventId, Lower(attempt.Status), attempt.StatusCode,
+                    attempt.DurationMs, attempt.ErrorMessage, attempt.ResponseBody));
+            default:
+                return TypedResults.NotFound();
+        }
     }
 
     /// <param name="cursor">The previous page's <c>nextCursor</c>; when given, <c>page</c> is ignored.</param>
@@ -69,7 +70,7 @@ public static class DeliveriesApi
         if (cursor is not null && after is null) return FieldErrors.Single("cursor", "cursor must be a nextCursor from a previous page.");
         var (filter, problem2) = Filter(status, from, to);
         if (problem2 is not null) return problem2;
-        var visible = db.Webhooks.VisibleTo(user);
+        var visible = db.Webhooks.VisibleTo(user.AsWebhookCaller());
         if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
 
         var result = await history.PageAsync(visible, id, filter, after, (page - 1) * pageSize, pageSize, ct);
@@ -82,7 +83,7 @@ public static class DeliveriesApi
         Guid id, ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, HttpContext http, CancellationToken ct,
         string? format = "csv", string? status = null, DateTime? from = null, DateTime? to = null)
     {
-        var visible = db.Webhooks.VisibleTo(user);
+        var visible = db.Webhooks.VisibleTo(user.AsWebhookCaller());
         if (!await visible.AnyAsync(w => w.Id == id, ct)) return TypedResults.NotFound();
         return await ExportAsync(visible, id, $"webhook-{id}-deliveries", history, http, format, status, from, to, ct);
     }
@@ -91,7 +92,7 @@ public static class DeliveriesApi
     public static async Task<Results<EmptyHttpResult, NotFound, ValidationProblem>> ExportAllAttempts(
         ClaimsPrincipal user, WebhookHubDbContext db, DeliveryHistory history, HttpContext http, CancellationToken ct,
         string? format = "csv", string? status = null, DateTime? from = null, DateTime? to = null) =>
-        await ExportAsync(db.Webhooks.VisibleTo(user), null, "deliveries", history, http, format, status, from, to, ct);
+        await ExportAsync(db.Webhooks.VisibleTo(user.AsWebhookCaller()), null, "deliveries", history, http, format, status, from, to, ct);
 
     private static async Task<Results<EmptyHttpResult, NotFound, ValidationProblem>> ExportAsync(
         IQueryable<Core.Webhooks.Webhook> visible, Guid? id, string name, DeliveryHistory history, HttpContext http,

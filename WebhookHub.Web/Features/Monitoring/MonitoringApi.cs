@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Webhooks;
 using WebhookHub.Web.Api;
 
 namespace WebhookHub.Web.Features.Monitoring;
@@ -31,7 +32,7 @@ public static class MonitoringApi
     {
         if (!DeliveryStats.Windows.TryGetValue(window, out var span))
             return FieldErrors.Single("window", $"window must be one of {string.Join(", ", DeliveryStats.Windows.Keys)}.");
-        var webhooks = await stats.SummarizeAsync(db.Webhooks.VisibleTo(user), span, ct);
+        var webhooks = await stats.SummarizeAsync(db.Webhooks.VisibleTo(user.AsWebhookCaller()), span, ct);
         return TypedResults.Ok(new Summary(window, DeliveryStats.Since(time.GetUtcNow().UtcDateTime, span), webhooks));
     }
 }
