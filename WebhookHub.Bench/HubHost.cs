@@ -13,16 +13,20 @@ namespace WebhookHub.Bench;
 
 /// <summary>
 /// The real WebhookHub app (Program.cs as shipped) on a real Kestrel port, with its SQLite files and
-/// Hangfire server in a temp directory. Only settings differ: the bootstrap key, http to 127.0.0.1,
+/// Hangfire server in a temp directory (or its tables and Hangfire's in a PostgreSQL database). Only settings differ: the bootstrap key, http to 127.0.0.1,
 /// and Warning-level logs (a console line per attempt costs more than the attempt at these rates).
 /// </summary>
 public sealed class HubHost : WebApplicationFactory<Program>
 {
     public const string ApiKey = "whk_bench_admin_key_0123456789abcdef";
 
-    public HubHost(string dataDirectory)
+    private readonly IReadOnlyDictionary<string, string> _database;
+
+    /// <param name="database">The database's settings (<see cref="BenchDatabase.AppSettings"/>); none: SQLite in <paramref name="dataDirectory"/>.</param>
+    public HubHost(string dataDirectory, IReadOnlyDictionary<string, string>? database = null)
     {
         DataDirectory = dataDirectory;
+        _database = database ?? new Dictionary<string, string>();
         UseKestrel(0);
     }
 
@@ -53,7 +57,7 @@ public sealed class HubHost : WebApplicationFactory<Program>
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:WebhookHub"] = "Warning",
         };
-        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        foreach (var (key, value) in settings.Concat(_database)) builder.UseSetting(key, value);
     }
 
     public HttpClient Client()

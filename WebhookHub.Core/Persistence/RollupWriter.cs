@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using WebhookHub.Core.Delivery;
+using WebhookHub.Core.Persistence.Postgres;
 
 namespace WebhookHub.Core.Persistence;
 
@@ -15,10 +16,13 @@ namespace WebhookHub.Core.Persistence;
 /// same on SQLite and PostgreSQL, and it only adds, so two writers (two nodes, later) never lose a count.
 /// Most rows of a fan-out batch hold one attempt, so one latency bucket: those use a statement naming
 /// only that bucket's column (7 values, not 67), which made the upsert several times cheaper.
-/// Column names and conversions come from the EF model, as in <see cref="RowWriter"/>.
+/// Column names and conversions come from the EF model, as in <see cref="RowWriter"/>. On PostgreSQL,
+/// <see cref="PostgresRollupWriter"/> upserts the whole batch in one statement instead.
 /// </summary>
 public sealed class RollupWriter(WebhookHubDbContext db)
 {
+    private readonly PostgresRollupWriter? _postgres = db.Database.IsNpgsql() ? new PostgresRollupWriter(db) : null;
+
     private const int AllBuckets = -1;
     private static readonly Dictionary<int, Statement> Statements = [];
     private static long _cpuTicks, _rows;
@@ -29,6 +33,12 @@ public sealed class RollupWriter(WebhookHubDbContext db)
     public async Task AddAsync(IReadOnlyCollection<Rollup> rollups, CancellationToken ct)
     {
         if (rollups.Count == 0) return;
+        if (_postgres is not null)
+        {
+            await _postgres.AddAsync(rollups, ct);
+            Interlocked.Add(ref _rows, rollups.Count);
+            return;
+        }
         var cpu = ThreadCpu.Now();
         await db.Database.OpenConnectionAsync(ct);
         try

@@ -4,6 +4,7 @@ using System.Reflection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
+using WebhookHub.Core.Persistence.Postgres;
 
 namespace WebhookHub.Core.Persistence;
 
@@ -14,13 +15,17 @@ namespace WebhookHub.Core.Persistence;
 /// and every value conversion (enums as lowercase text, Guids as text) come from the EF model, so a
 /// row is stored exactly as EF Core would store it and reads back through EF unchanged. The entities
 /// are not tracked: callers hold them untracked (AsNoTracking, or never added to a context).
+/// On PostgreSQL a statement per row is a round trip per row: <see cref="PostgresRowWriter"/> writes the
+/// whole batch in one statement instead.
 /// </summary>
 public sealed class RowWriter(WebhookHubDbContext db)
 {
     private static readonly ConcurrentDictionary<(Type, string), Statement> Statements = new();
+    private readonly PostgresRowWriter? _postgres = db.Database.IsNpgsql() ? new PostgresRowWriter(db) : null;
 
     /// <summary>INSERT of every mapped column.</summary>
     public Task InsertAsync<T>(IReadOnlyCollection<T> rows, CancellationToken ct) where T : class =>
+        _postgres is not null ? _postgres.InsertAsync(rows, ct) :
         ExecuteAsync(Statements.GetOrAdd((typeof(T), "insert"), _ => Statement.Insert(db.Model.FindEntityType(typeof(T))!)), rows, ct);
 
     /// <summary>
@@ -28,6 +33,7 @@ public sealed class RowWriter(WebhookHubDbContext db)
     /// written from a stale copy would undo another writer's change (a retry job finishing meanwhile).
     /// </summary>
     public Task UpdateAsync<T>(IReadOnlyCollection<T> rows, string[] properties, CancellationToken ct) where T : class =>
+        _postgres is not null ? _postgres.UpdateAsync(rows, properties, ct) :
         ExecuteAsync(Statements.GetOrAdd((typeof(T), string.Join(',', properties)),
             _ => Statement.Update(db.Model.FindEntityType(typeof(T))!, properties)), rows, ct);
 
