@@ -54,6 +54,9 @@ public sealed class HangfireSettings
     public int QueuePollIntervalMs { get; set; } = 200;
     public int SchedulePollingIntervalMs { get; set; } = 200;
     public int WorkerCount { get; set; } = 20;
+
+    /// <summary>Due jobs the scheduler enqueues at once, where the storage can batch (PostgreSQL).</summary>
+    public int SchedulerParallelism { get; set; } = 8;
 }
 
 public sealed class DeliveryOptions

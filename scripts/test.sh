@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs Chromium for the browser tests when it is missing, builds, runs the unit
-# tests (WebhookHub.Tests: seconds, no app), then the integration tests (WebhookHub.IntegrationTests:
+# tests (WebhookHub.Tests: seconds, no app; its PostgreSQL writer tests on the cluster below), then the integration tests (WebhookHub.IntegrationTests:
 # the real app, receivers, browser, crash) on SQLite, then the integration tests again on PostgreSQL, in
 # a throwaway cluster from scripts/pg.sh (each app gets its own database; SQLite-only tests skip). Ends
 # with the line CI reads, over all three runs: "tests: N passed, N failed[, N skipped]". Extra arguments
@@ -42,23 +42,27 @@ run() {
 }
 timings=()
 
-# A WEBHOOKHUB_TEST_POSTGRES left in the caller's shell would turn the SQLite runs into PostgreSQL runs.
-unset WEBHOOKHUB_TEST_POSTGRES
-run "WebhookHub.Tests" WebhookHub.Tests "$@"
-run "WebhookHub.IntegrationTests on SQLite" WebhookHub.IntegrationTests "$@"
-
 # PostgreSQL is part of the suite: if it cannot be installed or started, that is a failure, not a skip.
+postgres=""
 if cluster=$(scripts/pg.sh start); then
   eval "$cluster"
-  # Stopped here, before the totals, so the count stays the last line; the trap covers an interrupt.
+  postgres=$WEBHOOKHUB_TEST_POSTGRES
+  # Stopped before the totals, so the count stays the last line; the trap covers an interrupt.
   trap 'scripts/pg.sh stop' EXIT
   trap 'exit 130' INT TERM
-  run "WebhookHub.IntegrationTests on PostgreSQL" WebhookHub.IntegrationTests "$@"
+else
+  echo "no PostgreSQL server (scripts/pg.sh start failed): the PostgreSQL tests count as failed"
+  failed=$((failed + 1)) status=1
+fi
+
+# Unit tests: the PostgreSQL writer tests use the server (and skip without one, already counted failed).
+WEBHOOKHUB_TEST_POSTGRES=$postgres run "WebhookHub.Tests" WebhookHub.Tests "$@"
+# Without the variable the apps under test run on SQLite.
+WEBHOOKHUB_TEST_POSTGRES= run "WebhookHub.IntegrationTests on SQLite" WebhookHub.IntegrationTests "$@"
+if [ -n "$postgres" ]; then
+  WEBHOOKHUB_TEST_POSTGRES=$postgres run "WebhookHub.IntegrationTests on PostgreSQL" WebhookHub.IntegrationTests "$@"
   scripts/pg.sh stop
   trap - EXIT INT TERM
-else
-  echo "WebhookHub.IntegrationTests on PostgreSQL: no PostgreSQL server (scripts/pg.sh start failed)"
-  failed=$((failed + 1)) status=1
 fi
 
 printf '%s\n' "${timings[@]}"

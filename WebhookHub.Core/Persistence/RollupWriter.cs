@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.EntityFrameworkCore;
@@ -47,28 +46,22 @@ public sealed class RollupWriter(WebhookHubDbContext db)
             var transaction = outer is null ? await db.Database.BeginTransactionAsync(ct) : null;
             try
             {
-                // Rows in key order: on PostgreSQL two concurrent batches lock the rows they add to, and in
-                // different orders they deadlock (a second's wait for detection, then one batch fails).
-                var commands = new Dictionary<int, (DbCommand Command, DbParameter[] Parameters, Statement Statement)>();
-                foreach (var rollup in rollups.OrderBy(r => r.WebhookId).ThenBy(r => r.SpanMinutes).ThenBy(r => r.Start))
+                foreach (var group in rollups.GroupBy(SingleBucket))
                 {
-                    var bucket = SingleBucket(rollup);
-                    if (!commands.TryGetValue(bucket, out var prepared))
+                    var statement = StatementFor(group.Key);
+                    await using var command = db.Database.GetDbConnection().CreateCommand();
+                    command.CommandText = statement.Sql;
+                    command.Transaction = (outer ?? transaction)!.GetDbTransaction();
+                    var parameters = statement.Columns.Select((c, i) => c.Mapping.CreateParameter(command, "@p" + i, null, nullable: false)).ToArray();
+                    command.Parameters.AddRange(parameters);
+                    command.Prepare();
+                    foreach (var rollup in group)
                     {
-                        var statement = StatementFor(bucket);
-                        var command = db.Database.GetDbConnection().CreateCommand();
-                        command.CommandText = statement.Sql;
-                        command.Transaction = (outer ?? transaction)!.GetDbTransaction();
-                        var created = statement.Columns.Select((c, i) => c.Mapping.CreateParameter(command, "@p" + i, null, nullable: false)).ToArray();
-                        command.Parameters.AddRange(created);
-                        command.Prepare();
-                        commands[bucket] = prepared = (command, created, statement);
+                        for (var i = 0; i < parameters.Length; i++)
+                            parameters[i].Value = statement.Columns[i].Value(rollup);
+                        await command.ExecuteNonQueryAsync(ct);
                     }
-                    for (var i = 0; i < prepared.Parameters.Length; i++)
-                        prepared.Parameters[i].Value = prepared.Statement.Columns[i].Value(rollup);
-                    await prepared.Command.ExecuteNonQueryAsync(ct);
                 }
-                foreach (var (command, _, _) in commands.Values) await command.DisposeAsync();
                 if (transaction is not null) await transaction.CommitAsync(ct);
             }
             finally

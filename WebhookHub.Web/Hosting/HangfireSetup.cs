@@ -1,4 +1,5 @@
 using Hangfire;
+using Hangfire.Storage;
 using Microsoft.Extensions.Options;
 using WebhookHub.Core;
 using WebhookHub.Core.Delivery;
@@ -25,10 +26,14 @@ public static class HangfireSetup
             .UseRecommendedSerializerSettings()
             .UseStorage(provider.GetRequiredService<JobStorage>()));
 
-        services.AddHangfireServer(server =>
+        services.AddHangfireServer((provider, server) =>
         {
             server.WorkerCount = hangfire.WorkerCount;
             server.SchedulePollingInterval = TimeSpan.FromMilliseconds(hangfire.SchedulePollingIntervalMs);
+            // Due retries are enqueued several at a time where the storage can (PostgreSQL): one at a time, each a
+            // few round trips, 200 retries due in one second took 2-3 s to enqueue. SQLite's storage cannot batch.
+            if (provider.GetRequiredService<JobStorage>().HasFeature(JobStorageFeatures.Connection.BatchedGetFirstByLowest))
+                server.MaxDegreeOfParallelismForSchedulers = hangfire.SchedulerParallelism;
             server.HeartbeatInterval = TimeSpan.FromSeconds(10);
             server.ServerCheckInterval = TimeSpan.FromSeconds(30);
             server.ServerTimeout = TimeSpan.FromMinutes(1);

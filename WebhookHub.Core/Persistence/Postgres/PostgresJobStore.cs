@@ -10,14 +10,15 @@ namespace WebhookHub.Core.Persistence.Postgres;
 /// once: the server LISTENs for new work (<c>EnableLongPolling</c>) instead of waiting for its next poll.
 /// A fetched job stays invisible while its worker lives (sliding invisibility timeout: the worker renews
 /// it); a killed process's jobs come back after <see cref="InvisibilityTimeout"/>. So, unlike SQLite,
-/// nothing is handed back at start: on a shared database another node may be running them.
+/// nothing is handed back at start: on a shared database another node may be running them. Its locks are
+/// taken in short slices (<see cref="PostgreSqlStorageWithPromptLocks"/>): the package sleeps a second between tries.
 /// </summary>
 public sealed class PostgresJobStore(string connectionString, HangfireSettings settings) : IJobStore
 {
     public const string Schema = "hangfire";
     public static readonly TimeSpan InvisibilityTimeout = TimeSpan.FromSeconds(20);
 
-    private readonly Lazy<JobStorage> _storage = new(() => new PostgreSqlStorage(
+    private readonly Lazy<JobStorage> _storage = new(() => new PostgreSqlStorageWithPromptLocks(
         new NpgsqlConnectionFactory(connectionString, Options(settings)), Options(settings)));
 
     public JobStorage Storage => _storage.Value;
