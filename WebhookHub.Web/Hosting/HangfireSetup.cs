@@ -18,7 +18,8 @@ public static class HangfireSetup
     /// </summary>
     public static IServiceCollection AddHangfireSetup(this IServiceCollection services, IConfiguration configuration)
     {
-        var hangfire = (configuration.GetSection(WebhookHubOptions.Section).Get<WebhookHubOptions>() ?? new WebhookHubOptions()).Hangfire;
+        var options = configuration.GetSection(WebhookHubOptions.Section).Get<WebhookHubOptions>() ?? new WebhookHubOptions();
+        var hangfire = options.Hangfire;
 
         services.AddHangfire((provider, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -28,10 +29,10 @@ public static class HangfireSetup
 
         services.AddHangfireServer((provider, server) =>
         {
-            server.WorkerCount = hangfire.WorkerCount;
+            server.WorkerCount = hangfire.WorkersFor(options.Database.Provider);
             server.SchedulePollingInterval = TimeSpan.FromMilliseconds(hangfire.SchedulePollingIntervalMs);
             // Due retries are enqueued several at a time where the storage can (PostgreSQL): one at a time, each a
-            // few round trips, 200 retries due in one second took 2-3 s to enqueue. SQLite's storage cannot batch.
+            // few round trips, 200 retries due in one second took seconds to enqueue. SQLite's storage cannot batch.
             if (provider.GetRequiredService<JobStorage>().HasFeature(JobStorageFeatures.Connection.BatchedGetFirstByLowest))
                 server.MaxDegreeOfParallelismForSchedulers = hangfire.SchedulerParallelism;
             server.HeartbeatInterval = TimeSpan.FromSeconds(10);
