@@ -26,6 +26,10 @@ public static class ServiceCollectionExtensions
         var dataDirectory = options.FullDataDirectory;
         Directory.CreateDirectory(dataDirectory);
 
+        if (options.Role != NodeRole.All && options.Database.Provider != DatabaseProvider.Postgres)
+            throw new InvalidOperationException(
+                $"WebhookHub:Role is {options.Role}: several nodes share one database, so set WebhookHub:Database:Provider to Postgres (SQLite runs only Role All).");
+
         services.AddSingleton<TimeProvider>(MicrosecondClock.Instance);
         if (options.Database.Provider == DatabaseProvider.Postgres)
             services.AddPostgresPersistence(configuration.GetConnectionString("WebhookHub") is { Length: > 0 } connectionString ? connectionString

@@ -10,6 +10,22 @@ public sealed class WebhookHubOptions
 
     public DatabaseOptions Database { get; set; } = new();
 
+    /// <summary>
+    /// What this node runs (<c>WebhookHub:Role</c>): everything (the default), only the web side (UI, API, hubs), or
+    /// only the background side (fan-out, Hangfire server, sweeps; <c>/health</c> and <c>/metrics</c>). Web and
+    /// worker need PostgreSQL: several nodes share one database.
+    /// </summary>
+    public NodeRole Role { get; set; } = NodeRole.All;
+
+    /// <summary>
+    /// This node's name in logs, fan-out claims and the events bridge (<c>WebhookHub:NodeId</c>); unset: host name
+    /// and process id. Set it to a stable name and a restarted node takes its own dead claims back at once instead
+    /// of after their lease runs out.
+    /// </summary>
+    public string? NodeId { get; set; }
+
+    public string Node => string.IsNullOrWhiteSpace(NodeId) ? $"{Environment.MachineName}-{Environment.ProcessId}" : NodeId.Trim();
+
     public HangfireSettings Hangfire { get; set; } = new();
 
     public DeliveryOptions Delivery { get; set; } = new();
@@ -32,6 +48,22 @@ public sealed class WebhookHubOptions
     public string? BasePath { get; set; }
 
     public string FullDataDirectory => Path.GetFullPath(DataDirectory, BasePath ?? Directory.GetCurrentDirectory());
+}
+
+public enum NodeRole
+{
+    /// <summary>One process does everything: the only role on SQLite.</summary>
+    All,
+    /// <summary>UI, API and hubs; no Hangfire server and no fan-out: stored changes are claimed by workers.</summary>
+    Web,
+    /// <summary>Fan-out, Hangfire server and sweeps; serves only <c>/health</c> and <c>/metrics</c>.</summary>
+    Worker,
+}
+
+public static class NodeRoles
+{
+    public static bool RunsBackgroundWork(this NodeRole role) => role != NodeRole.Web;
+    public static bool ServesWeb(this NodeRole role) => role != NodeRole.Worker;
 }
 
 public enum DatabaseProvider

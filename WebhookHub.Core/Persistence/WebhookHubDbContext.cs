@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -10,7 +11,7 @@ namespace WebhookHub.Core.Persistence;
 
 // Migrations live per provider: WebhookHub.Migrations.Sqlite and WebhookHub.Migrations.Postgres (see their DesignTimeFactory).
 public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> options)
-    : IdentityDbContext<AppUser>(options)
+    : IdentityDbContext<AppUser>(options), IDataProtectionKeyContext
 {
     public DbSet<Webhook> Webhooks => Set<Webhook>();
     public DbSet<PolicyChange> PolicyChanges => Set<PolicyChange>();
@@ -20,6 +21,9 @@ public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> op
     public DbSet<Rollup> Rollups => Set<Rollup>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+
+    /// <summary>The Data Protection key ring on PostgreSQL, shared by every node (on SQLite the keys stay in files).</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>
     /// Every date is UTC, on both providers: PostgreSQL's <c>timestamptz</c> accepts only UTC, and SQLite

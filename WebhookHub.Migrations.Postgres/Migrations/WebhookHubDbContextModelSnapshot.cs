@@ -23,6 +23,28 @@ namespace WebhookHub.Migrations.Postgres.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
                 {
                     b.Property<string>("Id")
@@ -791,6 +813,15 @@ namespace WebhookHub.Migrations.Postgres.Migrations
                         .HasColumnType("text")
                         .HasColumnName("diff");
 
+                    b.Property<DateTime?>("FanOutLeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("fan_out_lease_until");
+
+                    b.Property<string>("FanOutOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("fan_out_owner");
+
                     b.Property<DateTime?>("FannedOutAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("fanned_out_at");
@@ -816,6 +847,9 @@ namespace WebhookHub.Migrations.Postgres.Migrations
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("FannedOutAt");
+
+                    b.HasIndex(new[] { "CreatedAt" }, "ix_policy_changes_claimable")
+                        .HasFilter("fanned_out_at IS NULL OR fan_out_lease_until IS NOT NULL");
 
                     b.ToTable("policy_changes", (string)null);
                 });

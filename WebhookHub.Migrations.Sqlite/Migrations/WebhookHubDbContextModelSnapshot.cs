@@ -17,6 +17,26 @@ namespace WebhookHub.Migrations.Sqlite.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
                 {
                     b.Property<string>("Id")
@@ -781,6 +801,15 @@ namespace WebhookHub.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("diff");
 
+                    b.Property<DateTime?>("FanOutLeaseUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("fan_out_lease_until");
+
+                    b.Property<string>("FanOutOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("fan_out_owner");
+
                     b.Property<DateTime?>("FannedOutAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("fanned_out_at");
@@ -806,6 +835,9 @@ namespace WebhookHub.Migrations.Sqlite.Migrations
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("FannedOutAt");
+
+                    b.HasIndex(new[] { "CreatedAt" }, "ix_policy_changes_claimable")
+                        .HasFilter("fanned_out_at IS NULL OR fan_out_lease_until IS NOT NULL");
 
                     b.ToTable("policy_changes", (string)null);
                 });

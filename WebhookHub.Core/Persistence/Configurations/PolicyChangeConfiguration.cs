@@ -12,6 +12,10 @@ internal sealed class PolicyChangeConfiguration : IEntityTypeConfiguration<Polic
         entity.Property(p => p.Source).HasMaxLength(2048);
         entity.HasIndex(p => p.CreatedAt);
         entity.HasIndex(p => p.FannedOutAt);
+        entity.Property(p => p.FanOutOwner).HasMaxLength(200);
+        // What a worker may claim is few rows of many: only they are in this index.
+        entity.HasIndex(p => p.CreatedAt, "ix_policy_changes_claimable")
+            .HasFilter("fanned_out_at IS NULL OR fan_out_lease_until IS NOT NULL");
         entity.ToSnakeCaseTable("policy_changes");
     }
 }
