@@ -22,6 +22,8 @@ public static class PostgresPersistence
         services.AddDbContext<WebhookHubDbContext>(db => db.UseWebhookHubPostgres(connectionString));
         services.AddSingleton<IWriteGate, OpenWriteGate>();
         services.AddSingleton<IJobStore>(new PostgresJobStore(connectionString, options.Hangfire));
+        // Several nodes may share this database: each one's live views get the others' events by LISTEN/NOTIFY.
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PostgresEventBridge>(sp, connectionString));
         return services;
     }
 }
