@@ -21,6 +21,11 @@ public sealed partial class PostgresEventBridge : BackgroundService
 {
     public const string ChannelName = "webhookhub_events";
 
+    /// <summary>The listener's <c>application_name</c>, then a space and the node (PostgreSQL keeps the first 63 bytes).</summary>
+    public const string ListenApplicationName = "webhookhub-events-in";
+
+    public const string SendApplicationName = "webhookhub-events-out";
+
     /// <summary>A quiet connection is not proof it lives (a cut network says nothing), so the listener asks this often.</summary>
     public static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(10);
 
@@ -48,9 +53,12 @@ public sealed partial class PostgresEventBridge : BackgroundService
         if (_node.Length > EventPayloads.MaxNodeLength)
             throw new InvalidOperationException($"WebhookHub:NodeId is longer than {EventPayloads.MaxNodeLength} characters.");
         // Pools of their own (a pool is per connection string): a busy app's pool never holds up an event, nor the reverse.
-        _sendConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "webhookhub-events", MaxPoolSize = 2 }.ConnectionString;
+        // Named by node, so pg_stat_activity says whose they are.
+        _sendConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
+            { ApplicationName = $"{SendApplicationName} {_node}", MaxPoolSize = 2 }.ConnectionString;
         // Not pooled: a broken listener is thrown away, never handed back.
-        _listenConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "webhookhub-events-listen", Pooling = false }.ConnectionString;
+        _listenConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
+            { ApplicationName = $"{ListenApplicationName} {_node}", Pooling = false }.ConnectionString;
         _outbox = Channel.CreateBounded<IReadOnlyList<IDeliveryEvent>>(
             new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             dropped => LogDropped(dropped.Count));
