@@ -105,16 +105,18 @@ public sealed class DeliveryStats(WebhookHubDbContext db, TimeProvider time)
         var webhooks = await WebhooksAsync(visible, ct);
         var ids = webhooks.Select(w => w.Id).ToList();
         var (span, since) = (SpanFor(window), Since(now, window));
-        var totals = await TotalsAsync(ids, span, since, ct);
-        var perPeriod = await db.Rollups.Where(r => r.SpanMinutes == span && r.Start >= since && ids.Contains(r.WebhookId))
-            .GroupBy(r => r.Start)
-            .Select(g => new PeriodCounts(g.Key, g.Sum(r => r.Succeeded), g.Sum(r => r.Failed + r.Retrying)))
-            .ToListAsync(ct);
+        // The latest attempts first, the totals after: every attempt in these lists is in the totals (a later statement
+        // sees at least what an earlier one did), so the live dashboard can tell which events it holds are counted already.
         var recent = await LatestAsync(visible, since, null, latest, ct);
         // One ordered index range each: a single IN (failed, retrying) would sort every failure of the window.
         var failures = (await LatestAsync(visible, since, AttemptStatus.Failed, latest, ct))
             .Concat(await LatestAsync(visible, since, AttemptStatus.Retrying, latest, ct))
             .OrderByDescending(a => a.At).Take(latest).ToList();
+        var totals = await TotalsAsync(ids, span, since, ct);
+        var perPeriod = await db.Rollups.Where(r => r.SpanMinutes == span && r.Start >= since && ids.Contains(r.WebhookId))
+            .GroupBy(r => r.Start)
+            .Select(g => new PeriodCounts(g.Key, g.Sum(r => r.Succeeded), g.Sum(r => r.Failed + r.Retrying)))
+            .ToListAsync(ct);
         foreach (var failure in failures.DistinctBy(f => f.WebhookId))
             if (totals.TryGetValue(failure.WebhookId, out var t) && t.LastFailure is { } last && failure.At >= last.At)
                 t.LastFailure = new LastFailure(failure.At, failure.StatusCode, failure.Error, failure.DeliveryId);

@@ -105,6 +105,29 @@ public sealed class MonitoringLogicTests
     }
 
     [Fact]
+    public void An_attempt_in_the_load_that_arrives_during_it_is_counted_and_listed_once()
+    {
+        // Committed before the load's query, its event (another node's NOTIFY) arrives after the load began.
+        var dashboard = new LiveDashboard(TimeSpan.FromMinutes(15));
+        dashboard.BeginLoad();
+        var late = Attempt(Now.AddSeconds(-1));
+        var afterQuery = Attempt(Now);
+        dashboard.Apply(late);
+        dashboard.Apply(afterQuery);
+        var loadedTotals = new RollupTotals();
+        loadedTotals.Add(late);
+        dashboard.Load(Loaded([Minute(late.At)], loadedTotals) with { Latest = [late] });
+
+        var view = dashboard.View(Now);
+        Assert.Equal(2, view.Totals.Attempts);
+        Assert.Equal(2, view.Throughput.TotalSuccesses);
+        Assert.Equal([afterQuery, late], view.Feed.Select(f => f.Attempt));
+        // Should an event ever come twice, it is still one row: the feed's rows are keyed by attempt.
+        dashboard.Apply(afterQuery);
+        Assert.Equal(2, dashboard.View(Now).Feed.Count);
+    }
+
+    [Fact]
     public void Attempts_of_webhooks_the_viewer_cannot_see_are_ignored()
     {
         var dashboard = new LiveDashboard(TimeSpan.FromMinutes(15));

@@ -36,8 +36,12 @@ public sealed class LiveDashboard(TimeSpan window)
     /// <summary>
     /// Called (under the page's lock) just before a reload's query. Events published before it were
     /// committed before it, so the query sees them; events from now on are held and added to the
-    /// load. An attempt committed just before the query but published during it is counted twice
-    /// until the next minute's reload; that window is the time between a commit and its publish.
+    /// load, except those the load already has. An attempt committed just before the query but
+    /// published during it (the time between a commit and its publish: microseconds on this node,
+    /// a NOTIFY's trip from another) is in the load's latest attempts, which are read before its
+    /// totals (<see cref="DeliveryStats.LoadAsync"/>), so it is not added twice. Only when more
+    /// attempts than those lists hold are committed in that window can one be counted twice, until
+    /// the next minute's reload.
     /// </summary>
     public void BeginLoad()
     {
@@ -54,7 +58,9 @@ public sealed class LiveDashboard(TimeSpan window)
         _failures = loaded.LatestFailures.Reverse().ToList();
         _loaded = true;
         _loading = false;
-        foreach (var attempt in _sinceLoadBegan) Add(attempt);
+        var inLoad = loaded.Latest.Concat(loaded.LatestFailures).Select(Key).ToHashSet();
+        foreach (var attempt in _sinceLoadBegan)
+            if (!inLoad.Contains(Key(attempt))) Add(attempt);
         _sinceLoadBegan.Clear();
     }
 
@@ -85,8 +91,12 @@ public sealed class LiveDashboard(TimeSpan window)
         return true;
     }
 
+    private static (Guid, int) Key(AttemptRecorded attempt) => (attempt.DeliveryId, attempt.AttemptNumber);
+
+    /// <summary>An attempt is a row of the feed once: the rows are keyed by it, and a repeated key ends the page's circuit.</summary>
     private static void Push(List<AttemptRecorded> oldestFirst, AttemptRecorded attempt, int keep)
     {
+        if (oldestFirst.Exists(a => Key(a) == Key(attempt))) return;
         oldestFirst.Add(attempt);
         if (oldestFirst.Count > keep) oldestFirst.RemoveRange(0, oldestFirst.Count - keep);
     }
