@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
 using Npgsql;
+using WebhookHub.Core.Persistence.Postgres;
 using WebhookHub.IntegrationTests.Infrastructure;
 
 namespace WebhookHub.IntegrationTests.MultiNode;
@@ -19,11 +20,8 @@ public sealed class Nodes : IAsyncDisposable
 {
     public const string WebNode = "web-a", WorkerNode = "worker-b";
 
-    /// <summary>
-    /// Both do everything until roles and fan-out claims are in: a change is then fanned out by the node it is posted
-    /// to, so the tests post to <see cref="Worker"/> (<see cref="Ingest"/>), and the web node makes no attempts of them.
-    /// </summary>
-    public const string WebRole = "All", WorkerRole = "All";
+    /// <summary>The web node makes no attempts: every event it shows of a delivery came over the events bridge.</summary>
+    public const string WebRole = "Web", WorkerRole = "Worker";
 
     private readonly string _data;
 
@@ -37,8 +35,8 @@ public sealed class Nodes : IAsyncDisposable
     public AppProcess Web { get; }
     public AppProcess Worker { get; }
 
-    /// <summary>Where policy changes are posted.</summary>
-    public AppProcess Ingest => Worker;
+    /// <summary>Where policy changes are posted: the web node stores them, the worker claims and delivers them.</summary>
+    public AppProcess Ingest => Web;
 
     public string DataDirectory => _data;
 
@@ -117,9 +115,17 @@ public sealed class Nodes : IAsyncDisposable
         await using var connection = new NpgsqlConnection(TestDatabase.ConnectionStringFor(_data));
         await connection.OpenAsync();
         await using var cut = new NpgsqlCommand(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @name", connection);
-        cut.Parameters.AddWithValue("name", $"webhookhub-events-in {WebNode}");
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = @name", connection);
+        cut.Parameters.AddWithValue("name", $"{PostgresEventBridge.ListenApplicationName} {WebNode}");
         return Convert.ToInt32(await cut.ExecuteScalarAsync());
+    }
+
+    /// <summary>Sends a node's process a signal: STOP freezes it (nothing runs, its sockets stay open), CONT resumes it.</summary>
+    public static void Signal(AppProcess node, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {node.ProcessId}");
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     /// <summary>A hub client on a node that keeps every message with the time it arrived, as an external dashboard would.</summary>
