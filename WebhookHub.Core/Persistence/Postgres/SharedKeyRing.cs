@@ -53,7 +53,7 @@ public static class SharedKeyRing
             });
         if (missing.Count == 0) return;
         await db.SaveChangesAsync(ct);
-        logger.LogWarning("Copied {Count} Data Protection key files from {KeyDirectory} into the database (data_protection_keys), " +
+        logger.LogWarning("Copied {Count} Data Protection key file(s) from {KeyDirectory} into the database (data_protection_keys), " +
             "where every node reads them; the files are no longer used", missing.Count, keyDirectory);
     }
 }
