@@ -103,28 +103,28 @@ public static class ServiceCollectionExtensions
 
     /// <summary>
     /// Applies migrations, switches a SQLite database to WAL, builds rollups for an upgraded hub, prepares the shared
-    /// key ring on PostgreSQL (<see cref="SharedKeyRing"/>), and bootstraps roles and the first admin.
+    /// key ring on PostgreSQL (<see cref="SharedKeyRing"/>), and bootstraps roles and the first admin; on PostgreSQL
+    /// one node at a time (<see cref="StartupLock"/>).
     /// </summary>
     public static async Task InitializeWebhookHubAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
-        // EF Core takes a migration lock (a table on SQLite, an advisory lock on PostgreSQL): concurrent starts are safe.
-        await db.Database.MigrateAsync(ct);
-        if (db.Database.IsSqlite()) await SqlitePersistence.UseWriteAheadLogAsync(db.Database, ct);
-        await scope.ServiceProvider.GetRequiredService<RollupBackfill>().RunAsync(ct);
+        var sqlite = db.Database.IsSqlite();
         var options = scope.ServiceProvider.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
         var securityLog = scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("WebhookHub.Security");
-        if (db.Database.IsSqlite())
-            await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
-        else
-            await using (await StartupLock.AcquireAsync(db, ct))
-            {
+        // Nodes on one PostgreSQL database start one at a time (EF Core's migration lock alone let two apply a migration twice).
+        await using (sqlite ? null : await StartupLock.AcquireAsync(db.Database.GetConnectionString()!, ct))
+        {
+            await db.Database.MigrateAsync(ct);
+            if (sqlite) await SqlitePersistence.UseWriteAheadLogAsync(db.Database, ct);
+            await scope.ServiceProvider.GetRequiredService<RollupBackfill>().RunAsync(ct);
+            if (!sqlite)
                 await SharedKeyRing.PrepareAsync(db, scope.ServiceProvider.GetRequiredService<IDataProtectionProvider>(), options.KeyDirectory, securityLog, ct);
-                await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
-            }
+            await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
+        }
 
-        if (!options.DataProtection.IsConfigured) WarnKeysUnencrypted(securityLog, db.Database.IsSqlite() ? options.KeyDirectory : null);
+        if (!options.DataProtection.IsConfigured) WarnKeysUnencrypted(securityLog, sqlite ? options.KeyDirectory : null);
     }
 
     /// <param name="keyDirectory">SQLite's key files; null on PostgreSQL, whose keys are in the database.</param>
