@@ -22,7 +22,7 @@ public sealed record CircuitView(
 }
 
 /// <summary>A circuit changed state (published on <see cref="DeliveryNotifier"/> and relayed live).</summary>
-public sealed record CircuitChanged(Guid WebhookId, CircuitState State, int ConsecutiveFailures, DateTime? NextProbeAt, string? Reason, DateTime At);
+public sealed record CircuitChanged(Guid WebhookId, CircuitState State, int ConsecutiveFailures, DateTime? NextProbeAt, string? Reason, DateTime At) : IDeliveryEvent;
 
 /// <summary>What an attempt's result says about its endpoint.</summary>
 public abstract record EndpointSignal
