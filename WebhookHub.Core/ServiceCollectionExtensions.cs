@@ -82,7 +82,12 @@ public static class ServiceCollectionExtensions
         services.AddScoped<DeliveryJob>();
         services.AddScoped<RecoveryAttempts>();
         services.AddScoped<TestSend>();
-        services.AddSingleton<Delivery.Endpoints.CircuitBreaker>();
+        services.AddSingleton(sp =>
+        {
+            var breaker = ActivatorUtilities.CreateInstance<Delivery.Endpoints.CircuitBreaker>(sp);
+            breaker.FollowOtherNodes();
+            return breaker;
+        });
         services.AddSingleton<Delivery.Endpoints.EndpointLanes>();
         services.AddSingleton<Delivery.Endpoints.RedriveRunner>();
         services.AddSingleton<Delivery.Endpoints.TestSendQuota>();
