@@ -48,6 +48,9 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
     public event Action<CircuitChanged>? CircuitChanged;
     public event Action<RedriveProgress>? RedriveProgressed;
 
+    /// <summary>A circuit changed on another node (the events bridge): what a node that made no attempt to it shows.</summary>
+    public event Action<CircuitChanged>? RemoteCircuitChanged;
+
     /// <summary>An attempt this node made: what its <c>/metrics</c> counts, so a sum over the nodes counts each attempt once.</summary>
     public event Action<AttemptRecorded>? OwnAttemptRecorded;
 
@@ -91,7 +94,11 @@ public sealed class DeliveryNotifier(ILogger<DeliveryNotifier> log)
     /// <summary>Another node's events (the events bridge): shown like this node's, not counted in this node's metrics nor sent on.</summary>
     public void PublishRemote(IReadOnlyList<IDeliveryEvent> events)
     {
-        foreach (var e in events) RaiseShown(e);
+        foreach (var e in events)
+        {
+            if (e is CircuitChanged circuit) Raise(RemoteCircuitChanged, circuit);
+            RaiseShown(e);
+        }
     }
 
     public void PublishResync()
