@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using WebhookHub.Core;
+using WebhookHub.IntegrationTests.Infrastructure;
+
+namespace WebhookHub.Bench;
+
+/// <summary>
+/// <c>nodes</c> mode (issue 14): several processes of the built app on one PostgreSQL database, one web node that
+/// stores changes and worker nodes that claim and deliver them. On a fresh database each time, 1 web + 1 worker,
+/// then 1 web + 2 workers; each is measured twice: receivers that answer after <c>--delay-ms</c> (capacity bound
+/// by requests in flight per worker, not CPU; goal 2 workers ≥ 1.7× one), and receivers that answer at once
+/// (the fan-out figure, bound by the two cores that PostgreSQL, three app processes and the receivers share).
+/// Deliveries/s = distinct deliveries at the receivers / first post to last new receipt, checked against the
+/// database; each node's share of the attempts from its /metrics; CPU per process from /proc.
+/// </summary>
+public static class NodesBench
+{
+    private const int PostParallelism = 16;
+
+    private sealed record Shape(int SlowChanges, int SlowWebhooks, TimeSpan Delay, int FastChanges, int FastWebhooks, int Ports, bool Roles);
+
+    private sealed record Node(string Name, AppProcess Process);
+
+    private sealed record Phase(int Workers, string Kind, double PerSecond);
+
+    // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 600] [--webhooks 8] [--delay-ms 100]
+    //     [--fast-changes 100] [--fast-webhooks 100] [--ports 8] [--roles on|off]
+    public static async Task RunAsync(string[] args)
+    {
+        var shape = new Shape(
+            SlowChanges: (int)BenchDatabase.Option(args, "--changes", 600),
+            SlowWebhooks: (int)BenchDatabase.Option(args, "--webhooks", 8),
+            Delay: TimeSpan.FromMilliseconds(BenchDatabase.Option(args, "--delay-ms", 100)),
+            FastChanges: (int)BenchDatabase.Option(args, "--fast-changes", 100),
+            FastWebhooks: (int)BenchDatabase.Option(args, "--fast-webhooks", 100),
+            Ports: (int)BenchDatabase.Option(args, "--ports", 8),
+            // off: every node runs everything (Role unset) and changes are posted to the workers in turn.
+            Roles: BenchDatabase.Value(args, "--roles") != "off");
+        Console.WriteLine($"WebhookHub.Bench nodes: {Environment.ProcessorCount} cores, .NET {Environment.Version}; " +
+                          $"{(shape.Roles ? "1 web node (WebhookHub:Role=web) takes every change, workers (Role=worker) claim and deliver" : "roles off: every node Role=all, changes posted to the workers in turn")}");
+        Console.WriteLine($"load at start: {BenchMain.Load()}");
+        PrintBound(shape);
+
+        await using var receiver = await NodesReceiver.StartAsync(shape.Ports, shape.Delay);
+        var phases = new List<Phase>();
+        foreach (var workers in new[] { 1, 2 })
+        {
+            await using var database = await BenchDatabase.CreateAsync(BenchProvider.Postgres, args, "nodes");
+            Console.WriteLine($"--- 1 web + {workers} worker{(workers > 1 ? "s" : "")}, database {new NpgsqlConnectionStringBuilder(database.ConnectionString).Database}   [load {BenchMain.Load()}]");
+            phases.AddRange(await RunClusterAsync(database, receiver, workers, shape));
+        }
+
+        foreach (var kind in new[] { "slow", "fast" })
+        {
+            var one = phases.Single(p => p.Workers == 1 && p.Kind == kind).PerSecond;
+            var two = phases.Single(p => p.Workers == 2 && p.Kind == kind).PerSecond;
+            Console.WriteLine(kind == "slow"
+                ? $"[nodes] receivers answering in {shape.Delay.TotalMilliseconds:0} ms: 2 workers / 1 worker = {two:0} / {one:0} deliveries/s = {two / one:0.00} (goal >= 1.7)"
+                : $"[nodes] fast receivers (fan-out): 2 workers / 1 worker = {two:0} / {one:0} deliveries/s = {two / one:0.00}");
+        }
+        Console.WriteLine($"load at end: {BenchMain.Load()}");
+    }
+
+    /// <summary>What caps one worker's requests in flight for the slow shape, from the delivery options' defaults (the nodes run with them).</summary>
+    private static void PrintBound(Shape shape)
+    {
+        var delivery = new WebhookHubOptions().Delivery;
+        var endpoints = delivery.Endpoints;
+        var (w, p) = (shape.SlowWebhooks, Math.Min(shape.Ports, shape.SlowWebhooks));
+        var byFanouts = delivery.FanoutConcurrency * Math.Min(w, delivery.MaxParallelSends);
+        var byWebhook = w * endpoints.MaxInFlightPerEndpoint;
+        var byHost = p * Math.Min(endpoints.MaxInFlightPerHost, delivery.MaxConnectionsPerServer);
+        var bound = Math.Min(byFanouts, Math.Min(byWebhook, byHost));
+        Console.WriteLine($"slow shape: {shape.SlowChanges} changes x {w} webhooks (route slow) on {p} receiver ports, answer after {shape.Delay.TotalMilliseconds:0} ms; " +
+                          $"fast shape: {shape.FastChanges} changes x {shape.FastWebhooks} webhooks (route fast) on {shape.Ports} ports, answer at once");
+        Console.WriteLine($"in flight per worker <= min({delivery.FanoutConcurrency} fan-outs at once (FanoutConcurrency) x min({w} webhooks, MaxParallelSends {delivery.MaxParallelSends}) = {byFanouts}, " +
+                          $"{w} webhooks x MaxInFlightPerEndpoint {endpoints.MaxInFlightPerEndpoint} = {byWebhook}, " +
+                          $"{p} host:ports x MaxInFlightPerHost {endpoints.MaxInFlightPerHost} = {byHost}) = {bound} " +
+                          $"-> at most {bound / shape.Delay.TotalSeconds:0} deliveries/s per worker, less each fan-out's own database time " +
+                          $"(no maxPerSecond; a fan-out hands off only sends waiting for a full lane or out > HandOffAfterMs {endpoints.HandOffAfterMs})");
+    }
+
+    private static async Task<List<Phase>> RunClusterAsync(BenchDatabase database, NodesReceiver receiver, int workerCount, Shape shape)
+    {
+        var postmaster = await ProcessCpu.PostmasterAsync(database.ConnectionString!);
+        Dictionary<string, string> Settings(string name, string role)
+        {
+            var settings = new Dictionary<string, string>
+            {
+                ["WebhookHub__Database__Provider"] = "Postgres",
+                ["ConnectionStrings__WebhookHub"] = database.ConnectionString!,
+                ["WebhookHub__NodeId"] = name,
+                // The bench is the only API client; the per-user limit is not what is measured.
+                ["WebhookHub__Api__RequestsPerSecond"] = "5000",
+                ["WebhookHub__Api__Burst"] = "5000",
+            };
+            if (shape.Roles) settings["WebhookHub__Role"] = role;
+            return settings;
+        }
+
+        // The web node first: it migrates the database and bootstraps the admin before the workers start. All share one
+        // data directory, so with roles off (no shared key store yet) every node reads the key that protects the secrets.
+        var web = new Node("web", await AppProcess.StartAsync(database.DataDirectory, Settings("web", "web")));
+        var nodes = new List<Node> { web };
+        try
+        {
+            using var api = web.Process.ApiClient();
+            for (var i = 0; i < shape.SlowWebhooks; i++) await CreateWebhookAsync(api, receiver.Url("slow", i), "slow");
+            for (var i = 0; i < shape.FastWebhooks; i++) await CreateWebhookAsync(api, receiver.Url("fast", i), "fast");
+            var started = await Task.WhenAll(Enumerable.Range(1, workerCount)
+                .Select(async i => new Node($"worker-{i}", await AppProcess.StartAsync(database.DataDirectory, Settings($"worker-{i}", "worker")))));
+            nodes.AddRange(started);
+            var workers = started.ToList();
+            var posters = (shape.Roles ? new List<Node> { web } : workers).Select(n => n.Process.ApiClient()).ToList();
+            Console.WriteLine($"    nodes up: {string.Join(", ", nodes.Select(n => $"{n.Name} pid {n.Process.ProcessId}"))}; PostgreSQL postmaster pid {postmaster?.ToString(CultureInfo.InvariantCulture) ?? "not on this machine"}");
+
+            // Warm-up, not measured: both shapes twice (tiered JIT, connection pools, PostgreSQL's caches).
+            for (var round = 0; round < 2; round++)
+            {
+                await MeasureAsync("warm-up slow", "slow", shape.SlowWebhooks, 40, posters, nodes, receiver, database, postmaster, quiet: true);
+                await MeasureAsync("warm-up fast", "fast", shape.FastWebhooks, 20, posters, nodes, receiver, database, postmaster, quiet: true);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+
+            var label = $"{workerCount} worker{(workerCount > 1 ? "s" : "")}";
+            var slow = await MeasureAsync($"{label}, receivers answering in {shape.Delay.TotalMilliseconds:0} ms", "slow", shape.SlowWebhooks, shape.SlowChanges,
+                posters, nodes, receiver, database, postmaster);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var fast = await MeasureAsync($"{label}, fast receivers", "fast", shape.FastWebhooks, shape.FastChanges,
+                posters, nodes, receiver, database, postmaster);
+            foreach (var poster in posters) poster.Dispose();
+            return [new Phase(workerCount, "slow", slow), new Phase(workerCount, "fast", fast)];
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.Process.DisposeAsync();
+        }
+    }
+
+    /// <summary>Posts <paramref name="changes"/> changes on <paramref name="route"/> and waits for every delivery; prints the phase unless quiet. Deliveries/s.</summary>
+    private static async Task<double> MeasureAsync(string title, string route, int webhooks, int changes, List<HttpClient> posters, List<Node> nodes,
+        NodesReceiver receiver, BenchDatabase database, int? postmaster, bool quiet = false)
+    {
+        var expected = (long)changes * webhooks;
+        var loadBefore = BenchMain.Load();
+        var attemptsBefore = await AttemptsByNodeAsync(nodes);
+        var cpuBefore = CpuSnapshot(nodes, postmaster);
+        receiver.ResetPeak();
+        var before = receiver.Snapshot();
+
+        var ids = new Guid[changes];
+        var started = Stopwatch.GetTimestamp();
+        await Parallel.ForAsync(0, changes, new ParallelOptions { MaxDegreeOfParallelism = PostParallelism },
+            async (i, _) => ids[i] = await BenchMain.Report(posters[i % posters.Count], route));
+        var ingested = Stopwatch.GetElapsedTime(started);
+        await receiver.WaitForDistinctAsync(before.Distinct + expected, TimeSpan.FromMinutes(5));
+        var after = receiver.Snapshot();
+        var cpuAfter = CpuSnapshot(nodes, postmaster);
+        var elapsed = Stopwatch.GetElapsedTime(started, after.LastNewTicks);
+        var loadAfter = BenchMain.Load();
+        var (delivered, attempts) = await RecordedAsync(database, ids, expected);
+        var perSecond = expected / elapsed.TotalSeconds;
+        if (quiet) return perSecond;
+
+        var attemptsAfter = await AttemptsByNodeAsync(nodes);
+        var requests = after.Requests - before.Requests;
+        var meanInFlight = (after.InFlightSeconds - before.InFlightSeconds) / elapsed.TotalSeconds;
+        Console.WriteLine($"[nodes] {title}: {changes} changes x {webhooks} webhooks = {expected} deliveries in {elapsed.TotalSeconds:0.00} s " +
+                          $"(all {changes} ingested in {ingested.TotalSeconds:0.00} s, {PostParallelism} posts at a time) -> {perSecond:0} deliveries/s   [load {loadBefore} -> {loadAfter}]");
+        Console.WriteLine($"    receivers: {requests} requests ({requests - expected} repeats), mean {meanInFlight:0.0} in flight, peak {after.MaxInFlight}; " +
+                          $"database: {delivered} of {expected} deliveries succeeded, {attempts} attempt rows");
+        var shares = nodes.Select(n => (n.Name, Attempts: attemptsAfter[n.Name] - attemptsBefore[n.Name])).ToList();
+        var total = Math.Max(1, shares.Where(s => s.Attempts > 0).Sum(s => s.Attempts));
+        Console.WriteLine("    attempts by node (/metrics webhookhub_delivery_attempts_total): " +
+                          string.Join(", ", shares.Select(s => s.Attempts < 0 ? $"{s.Name} n/a" : $"{s.Name} {s.Attempts} ({(double)s.Attempts / total:P0})")));
+        var available = elapsed.TotalSeconds * Environment.ProcessorCount;
+        var used = cpuAfter.Select(c => (c.Key, Seconds: c.Value - cpuBefore[c.Key])).ToList();
+        var ours = used.Where(u => u.Key != "machine").Sum(u => u.Seconds);
+        var machine = used.Single(u => u.Key == "machine").Seconds;
+        Console.WriteLine($"    CPU seconds of {available:0.0} available ({Environment.ProcessorCount} cores x {elapsed.TotalSeconds:0.00} s): " +
+                          string.Join(", ", used.Where(u => u.Key != "machine").Select(u => $"{u.Key} {u.Seconds:0.0}")) +
+                          $", everything else on the machine {Math.Max(0, machine - ours):0.0}, idle {Math.Max(0, available - machine):0.0}; " +
+                          $"ours {ours * 1e6 / expected:0} µs per delivery");
+        return perSecond;
+    }
+
+    /// <summary>CPU seconds so far of each node, PostgreSQL, this process (receivers and client) and the whole machine.</summary>
+    private static Dictionary<string, double> CpuSnapshot(List<Node> nodes, int? postmaster)
+    {
+        var cpu = nodes.ToDictionary(n => n.Name, n => ProcessCpu.Seconds(n.Process.ProcessId));
+        if (postmaster is { } pid) cpu["PostgreSQL"] = ProcessCpu.ServerSeconds(pid);
+        cpu["bench (receivers, client)"] = ProcessCpu.Seconds(Environment.ProcessId);
+        cpu["machine"] = ProcessCpu.MachineBusySeconds();
+        return cpu;
+    }
+
+    /// <summary>Each node's <c>webhookhub_delivery_attempts_total</c> (all outcomes); -1 when its /metrics does not answer.</summary>
+    private static async Task<Dictionary<string, long>> AttemptsByNodeAsync(List<Node> nodes)
+    {
+        var counts = new Dictionary<string, long>();
+        foreach (var node in nodes)
+        {
+            try
+            {
+                using var client = node.Process.ApiClient();
+                var text = await client.GetStringAsync("/metrics");
+                counts[node.Name] = (long)text.Split('\n')
+                    .Where(l => l.StartsWith("webhookhub_delivery_attempts_total", StringComparison.Ordinal))
+                    .Sum(l => double.Parse(l[(l.IndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+            }
+            catch (HttpRequestException)
+            {
+                counts[node.Name] = -1;
+            }
+        }
+        return counts;
+    }
+
+    /// <summary>Waits (up to a minute) until the database says every delivery of these changes succeeded; its successes and attempt rows.</summary>
+    private static async Task<(long Delivered, long Attempts)> RecordedAsync(BenchDatabase database, Guid[] changes, long expected)
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+        while (true)
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT (SELECT count(*) FROM deliveries WHERE policy_change_id = ANY(@ids) AND status = 'success'), " +
+                "(SELECT count(*) FROM webhook_deliveries WHERE policy_change_id = ANY(@ids))", connection);
+            command.Parameters.AddWithValue("ids", changes);
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            var (delivered, attempts) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (delivered >= expected || Stopwatch.GetTimestamp() > deadline) return (delivered, attempts);
+            await reader.DisposeAsync();
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task CreateWebhookAsync(HttpClient api, string url, string route)
+    {
+        var response = await api.PostAsJsonAsync("/api/webhooks", new { name = $"nodes {route} {url}", url, routes = new[] { route } });
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"POST /api/webhooks {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        _ = await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+}
