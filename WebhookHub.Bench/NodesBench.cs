@@ -21,20 +21,22 @@ public static class NodesBench
 {
     private const int PostParallelism = 16;
 
-    private sealed record Shape(int SlowChanges, int SlowWebhooks, TimeSpan Delay, int FastChanges, int FastWebhooks, int Ports, bool Roles);
+    private sealed record Shape(int SlowChanges, int SlowWebhooks, TimeSpan Delay, int SlowFanouts, int FastChanges, int FastWebhooks, int Ports, bool Roles);
 
     private sealed record Node(string Name, AppProcess Process);
 
-    private sealed record Phase(int Workers, string Kind, double PerSecond);
+    /// <summary>One measurement: <paramref name="Kind"/> slow (receivers answer after the delay) or fast, on its own fresh database and nodes.</summary>
+    private sealed record Phase(string Kind, int Workers, int Changes, int Webhooks, int? FanoutConcurrency);
 
-    // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 600] [--webhooks 8] [--delay-ms 100]
-    //     [--fast-changes 100] [--fast-webhooks 100] [--ports 8] [--roles on|off]
+    // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 300] [--webhooks 64] [--delay-ms 100]
+    //     [--slow-fanouts 1] [--fast-changes 100] [--fast-webhooks 100] [--ports 8] [--roles on|off]
     public static async Task RunAsync(string[] args)
     {
         var shape = new Shape(
-            SlowChanges: (int)BenchDatabase.Option(args, "--changes", 600),
-            SlowWebhooks: (int)BenchDatabase.Option(args, "--webhooks", 8),
+            SlowChanges: (int)BenchDatabase.Option(args, "--changes", 300),
+            SlowWebhooks: (int)BenchDatabase.Option(args, "--webhooks", 64),
             Delay: TimeSpan.FromMilliseconds(BenchDatabase.Option(args, "--delay-ms", 100)),
+            SlowFanouts: (int)BenchDatabase.Option(args, "--slow-fanouts", 1),
             FastChanges: (int)BenchDatabase.Option(args, "--fast-changes", 100),
             FastWebhooks: (int)BenchDatabase.Option(args, "--fast-webhooks", 100),
             Ports: (int)BenchDatabase.Option(args, "--ports", 8),
@@ -46,18 +48,25 @@ public static class NodesBench
         PrintBound(shape);
 
         await using var receiver = await NodesReceiver.StartAsync(shape.Ports, shape.Delay);
-        var phases = new List<Phase>();
-        foreach (var workers in new[] { 1, 2 })
+        // The two counts of one kind run back to back, so the machine's other load is as alike as it gets.
+        Phase[] phases =
+        [
+            new("slow", 1, shape.SlowChanges, shape.SlowWebhooks, shape.SlowFanouts), new("slow", 2, shape.SlowChanges, shape.SlowWebhooks, shape.SlowFanouts),
+            new("fast", 1, shape.FastChanges, shape.FastWebhooks, null), new("fast", 2, shape.FastChanges, shape.FastWebhooks, null),
+        ];
+        var results = new Dictionary<Phase, double>();
+        foreach (var phase in phases)
         {
             await using var database = await BenchDatabase.CreateAsync(BenchProvider.Postgres, args, "nodes");
-            Console.WriteLine($"--- 1 web + {workers} worker{(workers > 1 ? "s" : "")}, database {new NpgsqlConnectionStringBuilder(database.ConnectionString).Database}   [load {BenchMain.Load()}]");
-            phases.AddRange(await RunClusterAsync(database, receiver, workers, shape));
+            Console.WriteLine($"--- {Title(phase, shape)}: 1 web + {phase.Workers} worker{(phase.Workers > 1 ? "s" : "")}, database " +
+                              $"{new NpgsqlConnectionStringBuilder(database.ConnectionString).Database}   [load {BenchMain.Load()}]");
+            results[phase] = await RunClusterAsync(database, receiver, phase, shape);
         }
 
         foreach (var kind in new[] { "slow", "fast" })
         {
-            var one = phases.Single(p => p.Workers == 1 && p.Kind == kind).PerSecond;
-            var two = phases.Single(p => p.Workers == 2 && p.Kind == kind).PerSecond;
+            var one = results.Single(r => r.Key.Workers == 1 && r.Key.Kind == kind).Value;
+            var two = results.Single(r => r.Key.Workers == 2 && r.Key.Kind == kind).Value;
             Console.WriteLine(kind == "slow"
                 ? $"[nodes] receivers answering in {shape.Delay.TotalMilliseconds:0} ms: 2 workers / 1 worker = {two:0} / {one:0} deliveries/s = {two / one:0.00} (goal >= 1.7)"
                 : $"[nodes] fast receivers (fan-out): 2 workers / 1 worker = {two:0} / {one:0} deliveries/s = {two / one:0.00}");
@@ -65,26 +74,36 @@ public static class NodesBench
         Console.WriteLine($"load at end: {BenchMain.Load()}");
     }
 
-    /// <summary>What caps one worker's requests in flight for the slow shape, from the delivery options' defaults (the nodes run with them).</summary>
+    private static string Title(Phase phase, Shape shape) => phase.Kind == "slow"
+        ? $"receivers answering in {shape.Delay.TotalMilliseconds:0} ms, FanoutConcurrency {phase.FanoutConcurrency}"
+        : "fast receivers, default settings";
+
+    /// <summary>
+    /// What caps one worker's requests in flight in the slow shape. With the defaults (8 fan-outs at once, 64 sends each)
+    /// a worker could have 512 requests out, 5,120 deliveries/s at 100 ms: far past what two cores record, so the slow
+    /// shape runs its workers with fewer fan-outs at once (<c>--slow-fanouts</c>, default 1) and as many webhooks as a
+    /// fan-out sends at once, to make in-flight requests, not CPU, the limit.
+    /// </summary>
     private static void PrintBound(Shape shape)
     {
         var delivery = new WebhookHubOptions().Delivery;
         var endpoints = delivery.Endpoints;
         var (w, p) = (shape.SlowWebhooks, Math.Min(shape.Ports, shape.SlowWebhooks));
-        var byFanouts = delivery.FanoutConcurrency * Math.Min(w, delivery.MaxParallelSends);
+        var byFanouts = shape.SlowFanouts * Math.Min(w, delivery.MaxParallelSends);
         var byWebhook = w * endpoints.MaxInFlightPerEndpoint;
         var byHost = p * Math.Min(endpoints.MaxInFlightPerHost, delivery.MaxConnectionsPerServer);
         var bound = Math.Min(byFanouts, Math.Min(byWebhook, byHost));
         Console.WriteLine($"slow shape: {shape.SlowChanges} changes x {w} webhooks (route slow) on {p} receiver ports, answer after {shape.Delay.TotalMilliseconds:0} ms; " +
                           $"fast shape: {shape.FastChanges} changes x {shape.FastWebhooks} webhooks (route fast) on {shape.Ports} ports, answer at once");
-        Console.WriteLine($"in flight per worker <= min({delivery.FanoutConcurrency} fan-outs at once (FanoutConcurrency) x min({w} webhooks, MaxParallelSends {delivery.MaxParallelSends}) = {byFanouts}, " +
+        Console.WriteLine($"slow: in flight per worker <= min({shape.SlowFanouts} fan-outs at once (FanoutConcurrency, default {delivery.FanoutConcurrency}) x min({w} webhooks, MaxParallelSends {delivery.MaxParallelSends}) = {byFanouts}, " +
                           $"{w} webhooks x MaxInFlightPerEndpoint {endpoints.MaxInFlightPerEndpoint} = {byWebhook}, " +
                           $"{p} host:ports x MaxInFlightPerHost {endpoints.MaxInFlightPerHost} = {byHost}) = {bound} " +
-                          $"-> at most {bound / shape.Delay.TotalSeconds:0} deliveries/s per worker, less each fan-out's own database time " +
-                          $"(no maxPerSecond; a fan-out hands off only sends waiting for a full lane or out > HandOffAfterMs {endpoints.HandOffAfterMs})");
+                          $"-> at most {bound / shape.Delay.TotalSeconds:0} deliveries/s per worker, less each fan-out's own time (claim, store, record) between its sends " +
+                          $"(no maxPerSecond; a fan-out hands off only sends waiting for a full lane or out > HandOffAfterMs {endpoints.HandOffAfterMs}). " +
+                          $"With the defaults a worker could have {delivery.FanoutConcurrency * delivery.MaxParallelSends} out ({delivery.FanoutConcurrency * delivery.MaxParallelSends / shape.Delay.TotalSeconds:0}/s): CPU would bind first");
     }
 
-    private static async Task<List<Phase>> RunClusterAsync(BenchDatabase database, NodesReceiver receiver, int workerCount, Shape shape)
+    private static async Task<double> RunClusterAsync(BenchDatabase database, NodesReceiver receiver, Phase phase, Shape shape)
     {
         var postmaster = await ProcessCpu.PostmasterAsync(database.ConnectionString!);
         Dictionary<string, string> Settings(string name, string role)
@@ -99,6 +118,7 @@ public static class NodesBench
                 ["WebhookHub__Api__Burst"] = "5000",
             };
             if (shape.Roles) settings["WebhookHub__Role"] = role;
+            if (phase.FanoutConcurrency is { } fanouts) settings["WebhookHub__Delivery__FanoutConcurrency"] = fanouts.ToString(CultureInfo.InvariantCulture);
             return settings;
         }
 
@@ -109,31 +129,28 @@ public static class NodesBench
         try
         {
             using var api = web.Process.ApiClient();
-            for (var i = 0; i < shape.SlowWebhooks; i++) await CreateWebhookAsync(api, receiver.Url("slow", i), "slow");
-            for (var i = 0; i < shape.FastWebhooks; i++) await CreateWebhookAsync(api, receiver.Url("fast", i), "fast");
-            var started = await Task.WhenAll(Enumerable.Range(1, workerCount)
+            for (var i = 0; i < phase.Webhooks; i++) await CreateWebhookAsync(api, receiver.Url(phase.Kind, i), phase.Kind);
+            var started = await Task.WhenAll(Enumerable.Range(1, phase.Workers)
                 .Select(async i => new Node($"worker-{i}", await AppProcess.StartAsync(database.DataDirectory, Settings($"worker-{i}", "worker")))));
             nodes.AddRange(started);
             var workers = started.ToList();
             var posters = (shape.Roles ? new List<Node> { web } : workers).Select(n => n.Process.ApiClient()).ToList();
             Console.WriteLine($"    nodes up: {string.Join(", ", nodes.Select(n => $"{n.Name} pid {n.Process.ProcessId}"))}; PostgreSQL postmaster pid {postmaster?.ToString(CultureInfo.InvariantCulture) ?? "not on this machine"}");
 
-            // Warm-up, not measured: both shapes twice (tiered JIT, connection pools, PostgreSQL's caches).
-            for (var round = 0; round < 2; round++)
-            {
-                await MeasureAsync("warm-up slow", "slow", shape.SlowWebhooks, 40, posters, nodes, receiver, database, postmaster, quiet: true);
-                await MeasureAsync("warm-up fast", "fast", shape.FastWebhooks, 20, posters, nodes, receiver, database, postmaster, quiet: true);
-            }
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            // Warm-up, not measured: three rounds of the same shape (tiered JIT, connection pools, PostgreSQL's caches).
+            for (var round = 0; round < 3; round++)
+                await MeasureAsync("warm-up", phase.Kind, phase.Webhooks, Math.Max(10, phase.Changes / 5), posters, nodes, receiver, database, postmaster, quiet: true);
+            // What the nodes and the server cost with nothing to deliver (Hangfire's polls, the endpoint supervisor, background JIT).
+            var idleBefore = CpuSnapshot(nodes, postmaster);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var idleAfter = CpuSnapshot(nodes, postmaster);
+            Console.WriteLine("    idle 3 s after the warm-up, % of one core: " + string.Join(", ", idleAfter.Where(c => c.Key != "machine")
+                .Select(c => $"{c.Key} {(c.Value - idleBefore[c.Key]) / 3:P0}")) + $"; whole machine {(idleAfter["machine"] - idleBefore["machine"]) / 3:P0}   [load {BenchMain.Load()}]");
 
-            var label = $"{workerCount} worker{(workerCount > 1 ? "s" : "")}";
-            var slow = await MeasureAsync($"{label}, receivers answering in {shape.Delay.TotalMilliseconds:0} ms", "slow", shape.SlowWebhooks, shape.SlowChanges,
-                posters, nodes, receiver, database, postmaster);
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            var fast = await MeasureAsync($"{label}, fast receivers", "fast", shape.FastWebhooks, shape.FastChanges,
+            var perSecond = await MeasureAsync($"{phase.Workers} worker{(phase.Workers > 1 ? "s" : "")}, {Title(phase, shape)}", phase.Kind, phase.Webhooks, phase.Changes,
                 posters, nodes, receiver, database, postmaster);
             foreach (var poster in posters) poster.Dispose();
-            return [new Phase(workerCount, "slow", slow), new Phase(workerCount, "fast", fast)];
+            return perSecond;
         }
         finally
         {
