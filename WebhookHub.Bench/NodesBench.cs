@@ -137,9 +137,17 @@ public static class NodesBench
             var posters = (shape.Roles ? new List<Node> { web } : workers).Select(n => n.Process.ApiClient()).ToList();
             Console.WriteLine($"    nodes up: {string.Join(", ", nodes.Select(n => $"{n.Name} pid {n.Process.ProcessId}"))}; PostgreSQL postmaster pid {postmaster?.ToString(CultureInfo.InvariantCulture) ?? "not on this machine"}");
 
-            // Warm-up, not measured: three rounds of the same shape (tiered JIT, connection pools, PostgreSQL's caches).
-            for (var round = 0; round < 3; round++)
-                await MeasureAsync("warm-up", phase.Kind, phase.Webhooks, Math.Max(10, phase.Changes / 5), posters, nodes, receiver, database, postmaster, quiet: true);
+            // Warm-up, not measured: rounds of the same shape (connection pools, PostgreSQL's caches), each followed by a pause
+            // until the nodes are quiet again. Tiered JIT recompiles hot methods in the background after a round (with
+            // dynamic PGO twice: instrumented, then optimized); a profile of a worker measured after three rounds without
+            // pauses, on a loaded machine, was one third libclrjit.
+            var warming = Stopwatch.StartNew();
+            for (var round = 0; round < WarmupRounds; round++)
+            {
+                await MeasureAsync("warm-up", phase.Kind, phase.Webhooks, Math.Max(10, phase.Changes / 10), posters, nodes, receiver, database, postmaster, quiet: true);
+                await SettleAsync(nodes, TimeSpan.FromSeconds(10));
+            }
+            Console.WriteLine($"    warm-up: {WarmupRounds} rounds of {Math.Max(10, phase.Changes / 10)} changes, each followed by a pause until every node used < {QuietShare:P0} of a core for a second: {warming.Elapsed.TotalSeconds:0} s");
             // What the nodes and the server cost with nothing to deliver (Hangfire's polls, the endpoint supervisor, background JIT).
             var idleBefore = CpuSnapshot(nodes, postmaster);
             await Task.Delay(TimeSpan.FromSeconds(3));
@@ -203,6 +211,21 @@ public static class NodesBench
                           $", everything else on the machine {Math.Max(0, machine - ours):0.0}, idle {Math.Max(0, available - machine):0.0}; " +
                           $"ours {ours * 1e6 / expected:0} µs per delivery");
         return perSecond;
+    }
+
+    private const int WarmupRounds = 5;
+    private const double QuietShare = 0.15;
+
+    /// <summary>Waits until every node used less than <see cref="QuietShare"/> of a core over a second (background JIT done), or <paramref name="atMost"/>.</summary>
+    private static async Task SettleAsync(List<Node> nodes, TimeSpan atMost)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < atMost)
+        {
+            var before = nodes.Select(n => ProcessCpu.Seconds(n.Process.ProcessId)).ToArray();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (nodes.Select((n, i) => ProcessCpu.Seconds(n.Process.ProcessId) - before[i]).All(used => used < QuietShare)) return;
+        }
     }
 
     /// <summary>CPU seconds so far of each node, PostgreSQL, this process (receivers and client) and the whole machine.</summary>
