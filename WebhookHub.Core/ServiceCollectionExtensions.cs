@@ -81,7 +81,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Delivery.Endpoints.EndpointLanes>();
         services.AddSingleton<Delivery.Endpoints.RedriveRunner>();
         services.AddSingleton<Delivery.Endpoints.TestSendQuota>();
-        services.AddHostedService<Delivery.Endpoints.EndpointSupervisor>();
+        // Probes, auto-disable and redrives are background work: a web node leaves them to the workers.
+        if (options.Role.RunsBackgroundWork()) services.AddHostedService<Delivery.Endpoints.EndpointSupervisor>();
         services.AddScoped<RowWriter>();
         services.AddScoped<RollupWriter>();
         services.AddScoped<RollupBackfill>();

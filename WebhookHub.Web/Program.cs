@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using Scalar.AspNetCore;
 using WebhookHub.Core;
@@ -37,7 +38,7 @@ builder.Services.AddWebhookHubCore(builder.Configuration);
 builder.Services.AddHangfireSetup(builder.Configuration);
 builder.Services.AddAuthSetup(builder.Environment);
 builder.Services.AddSecuritySetup(builder.Configuration);
-builder.Services.AddHealthSetup();
+builder.Services.AddHealthSetup(builder.Configuration);
 builder.Services.AddRealtimeSetup();
 builder.Services.AddMetricsSetup();
 builder.Services.AddProblemDetails();
@@ -61,22 +62,26 @@ app.UseAuthorization();
 app.UseRateLimiter();
 app.UseAntiforgery();
 
-app.MapStaticAssets().AllowAnonymous();
-app.MapOpenApi().AllowAnonymous();
-app.MapScalarApiReference("/scalar").AllowAnonymous();
 app.MapHealthSetup();
 app.MapMetricsSetup();
-app.MapRealtimeSetup();
-app.MapHangfireSetup();
-app.MapAccountEndpoints();
-app.MapUsersApi();
-app.MapApiKeysApi();
-app.MapWebhooksApi();
-app.MapPolicyChangesApi();
-app.MapDeliveriesApi();
-app.MapDeadLettersApi();
-app.MapMonitoringApi();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+// A worker node (WebhookHub:Role = Worker) serves only /health and /metrics: its work is fan-out and Hangfire jobs.
+if (app.Services.GetRequiredService<IOptions<WebhookHubOptions>>().Value.Role.ServesWeb())
+{
+    app.MapStaticAssets().AllowAnonymous();
+    app.MapOpenApi().AllowAnonymous();
+    app.MapScalarApiReference("/scalar").AllowAnonymous();
+    app.MapRealtimeSetup();
+    app.MapHangfireSetup();
+    app.MapAccountEndpoints();
+    app.MapUsersApi();
+    app.MapApiKeysApi();
+    app.MapWebhooksApi();
+    app.MapPolicyChangesApi();
+    app.MapDeliveriesApi();
+    app.MapDeadLettersApi();
+    app.MapMonitoringApi();
+    app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+}
 
 app.Run();
 

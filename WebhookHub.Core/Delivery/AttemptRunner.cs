@@ -28,6 +28,7 @@ public sealed partial class AttemptRunner(
     IOptions<WebhookHubOptions> options,
     TimeProvider time,
     IServiceScopeFactory scopes,
+    FanoutDispatcher dispatcher,
     ILogger<DeliveryJob> log)
 {
     /// <summary>How often a caller that may hand off looks whether only slow sends are left (a backlog's fan-out costs about this).</summary>
@@ -171,8 +172,11 @@ public sealed partial class AttemptRunner(
     /// </summary>
     private void HandOff(WebhookEvent evt, ChannelReader<SentAttempt> reader, ConcurrentQueue<(Delivery, Admission.Wait)> parked, Task sending, string? jobId)
     {
+        // On PostgreSQL the fan-out's claim stays with this node until these are recorded: another node would send them again.
+        var claim = dispatcher.HoldClaim(evt.PolicyChangeId);
         _ = Task.Run(async () =>
         {
+            using var held = claim;
             try
             {
                 await using var scope = scopes.CreateAsyncScope();

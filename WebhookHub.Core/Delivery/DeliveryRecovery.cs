@@ -20,7 +20,8 @@ public sealed record RecoveryResult(int FanOuts, int Deliveries);
 /// Idempotent: a fan-out finds its event, and (EventId, WebhookId) is unique.
 /// </summary>
 public sealed partial class DeliveryRecovery(
-    WebhookHubDbContext db, IWriteGate writes, FanoutDispatcher dispatcher, RetryJobs retryJobs, ILogger<DeliveryRecovery> log)
+    WebhookHubDbContext db, IWriteGate writes, FanoutDispatcher dispatcher, RetryJobs retryJobs, ILogger<DeliveryRecovery> log,
+    IFanoutClaims? claims = null)
 {
     /// <param name="liveJobIds">Hangfire jobs that will run on their own (enqueued, scheduled, processing).</param>
     public async Task<RecoveryResult> RunAsync(IReadOnlySet<string> liveJobIds, CancellationToken ct)
@@ -42,6 +43,9 @@ public sealed partial class DeliveryRecovery(
         foreach (var delivery in orphans) delivery.HangfireJobId = retryJobs.Enqueue(delivery.Id);
         // Saved before the fan-outs run, so a fan-out's own repair of job-less retries does not make a second job.
         await writes.SaveChangesAsync(db, ct);
+        // On PostgreSQL a change is fanned out by whichever worker claims it: owed ones are made claimable, except
+        // those a node holds (a live node's, or a dead one's until its lease runs out).
+        if (claims is not null) await claims.MarkOwedAsync(changes, ct);
         foreach (var change in changes) dispatcher.Dispatch(change);
 
         if (changes.Count > 0 || orphans.Count > 0) LogRecovered(changes.Count, orphans.Count);

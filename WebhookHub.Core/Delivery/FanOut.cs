@@ -23,7 +23,8 @@ public sealed class FanOut(
     FanoutDispatcher dispatcher,
     OverdueRetrySweep overdueRetries,
     IOptions<WebhookHubOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    IFanoutClaims? claims = null)
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -103,7 +104,10 @@ public sealed class FanOut(
                 && (d.Status == DeliveryStatus.Pending || (d.HangfireJobId == null && (d.Status == DeliveryStatus.Retrying || d.Status == DeliveryStatus.Failed))))
             .Select(d => d.PolicyChangeId!.Value).Distinct().OrderBy(id => id).Take(1000).ToListAsync(ct);
         // Through the dispatcher, which skips a change that is fanning out right now (slow receivers can
-        // keep first attempts pending past the minute).
+        // keep first attempts pending past the minute). On PostgreSQL a change not yet fanned out is claimable
+        // anyway; one with work left is marked owed, and left alone while a node holds it.
+        if (claims is not null)
+            await claims.MarkOwedAsync(unfinished, ct);
         foreach (var id in changes.Concat(unfinished).Distinct())
             dispatcher.Dispatch(id);
         await overdueRetries.RunAsync(ct);

@@ -44,11 +44,27 @@ namespace WebhookHub.Migrations.Postgres.Migrations
                 table: "policy_changes",
                 column: "created_at",
                 filter: "fanned_out_at IS NULL OR fan_out_lease_until IS NOT NULL");
+
+            // Workers claim a stored change as soon as it is committed, whichever node stored it (PostgresFanoutClaims).
+            migrationBuilder.Sql("""
+                CREATE FUNCTION webhookhub_notify_fanout() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('webhookhub_fanout', '');
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER policy_changes_notify_fanout AFTER INSERT ON policy_changes
+                    FOR EACH STATEMENT EXECUTE FUNCTION webhookhub_notify_fanout();
+                """);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.Sql("""
+                DROP TRIGGER policy_changes_notify_fanout ON policy_changes;
+                DROP FUNCTION webhookhub_notify_fanout();
+                """);
+
             migrationBuilder.DropTable(
                 name: "data_protection_keys");
 

@@ -27,18 +27,21 @@ public static class HangfireSetup
             .UseRecommendedSerializerSettings()
             .UseStorage(provider.GetRequiredService<JobStorage>()));
 
-        services.AddHangfireServer((provider, server) =>
-        {
-            server.WorkerCount = hangfire.WorkersFor(options.Database.Provider);
-            server.SchedulePollingInterval = TimeSpan.FromMilliseconds(hangfire.SchedulePollingIntervalMs);
-            // Due retries are enqueued several at a time where the storage can (PostgreSQL): one at a time, each a
-            // few round trips, 200 retries due in one second took seconds to enqueue. SQLite's storage cannot batch.
-            if (provider.GetRequiredService<JobStorage>().HasFeature(JobStorageFeatures.Connection.BatchedGetFirstByLowest))
-                server.MaxDegreeOfParallelismForSchedulers = hangfire.SchedulerParallelism;
-            server.HeartbeatInterval = TimeSpan.FromSeconds(10);
-            server.ServerCheckInterval = TimeSpan.FromSeconds(30);
-            server.ServerTimeout = TimeSpan.FromMinutes(1);
-        });
+        // A web node enqueues and reads jobs (dead-letter retries, /hangfire) but runs none: the workers do.
+        if (options.Role.RunsBackgroundWork())
+            services.AddHangfireServer((provider, server) =>
+            {
+                server.ServerName = ServerName(options);
+                server.WorkerCount = hangfire.WorkersFor(options.Database.Provider);
+                server.SchedulePollingInterval = TimeSpan.FromMilliseconds(hangfire.SchedulePollingIntervalMs);
+                // Due retries are enqueued several at a time where the storage can (PostgreSQL): one at a time, each a
+                // few round trips, 200 retries due in one second took seconds to enqueue. SQLite's storage cannot batch.
+                if (provider.GetRequiredService<JobStorage>().HasFeature(JobStorageFeatures.Connection.BatchedGetFirstByLowest))
+                    server.MaxDegreeOfParallelismForSchedulers = hangfire.SchedulerParallelism;
+                server.HeartbeatInterval = TimeSpan.FromSeconds(10);
+                server.ServerCheckInterval = TimeSpan.FromSeconds(30);
+                server.ServerTimeout = TimeSpan.FromMinutes(1);
+            });
 
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireRole(Core.Identity.Roles.Admin));
@@ -46,12 +49,20 @@ public static class HangfireSetup
     }
 
     /// <summary>
+    /// This node's Hangfire server name (its id in /hangfire's server list is this, the process id and a guid): the node
+    /// id, so that on a shared database each node finds its own server. Hangfire keeps a name to 100 characters, lowercased.
+    /// </summary>
+    public static string ServerName(WebhookHubOptions options) => options.Node.ToLowerInvariant();
+
+    /// <summary>
     /// Before the Hangfire server starts: hand back to Hangfire whatever a crash left owed (see
-    /// <see cref="DeliveryRecovery"/>), and register the recurring retention purge.
+    /// <see cref="DeliveryRecovery"/>), and register the recurring retention purge. Not on a web node: it runs no
+    /// background work, and the workers on the shared database recover it.
     /// </summary>
     public static async Task PrepareBackgroundWorkAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         var options = services.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
+        if (!options.Role.RunsBackgroundWork()) return;
         var jobStore = services.GetRequiredService<IJobStore>();
         jobStore.HandBackWorkOfDeadProcess();
         await using (var scope = services.CreateAsyncScope())

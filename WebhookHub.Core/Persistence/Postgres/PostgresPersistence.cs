@@ -1,5 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using WebhookHub.Core.Delivery;
 
 namespace WebhookHub.Core.Persistence.Postgres;
 
@@ -22,6 +25,8 @@ public static class PostgresPersistence
         services.AddDbContext<WebhookHubDbContext>(db => db.UseWebhookHubPostgres(connectionString));
         services.AddSingleton<IWriteGate, OpenWriteGate>();
         services.AddSingleton<IJobStore>(new PostgresJobStore(connectionString, options.Hangfire));
+        services.AddSingleton<IFanoutClaims>(sp => new PostgresFanoutClaims(
+            NpgsqlDataSource.Create(connectionString), options.Node, sp.GetRequiredService<ILogger<PostgresFanoutClaims>>()));
         return services;
     }
 }

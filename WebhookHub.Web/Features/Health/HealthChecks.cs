@@ -1,17 +1,21 @@
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using WebhookHub.Core;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Web.Hosting;
 
 namespace WebhookHub.Web.Features.Health;
 
 public static class HealthSetup
 {
-    public static IServiceCollection AddHealthSetup(this IServiceCollection services)
+    /// <summary>The database on every node; this node's own Hangfire server where it runs one (not on a web node).</summary>
+    public static IServiceCollection AddHealthSetup(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddHealthChecks()
-            .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<HangfireHealthCheck>("hangfire");
+        var checks = services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        var role = configuration.GetSection(WebhookHubOptions.Section).Get<WebhookHubOptions>()?.Role ?? NodeRole.All;
+        if (role.RunsBackgroundWork()) checks.AddCheck<HangfireHealthCheck>("hangfire");
         return services;
     }
 
@@ -27,12 +31,16 @@ internal sealed class DatabaseHealthCheck(WebhookHubDbContext db) : IHealthCheck
             : HealthCheckResult.Unhealthy("The application database cannot be opened.");
 }
 
-/// <summary>Healthy while a Hangfire server of this app has sent a heartbeat in the last minute.</summary>
-internal sealed class HangfireHealthCheck(JobStorage storage, TimeProvider time) : IHealthCheck
+/// <summary>
+/// Healthy while this node's Hangfire server has sent a heartbeat in the last minute. On a shared database the
+/// storage lists every node's servers; this node's are named after it (<see cref="WebhookHubOptions.Node"/>).
+/// </summary>
+internal sealed class HangfireHealthCheck(JobStorage storage, TimeProvider time, IOptions<WebhookHubOptions> options) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
-        var servers = storage.GetMonitoringApi().Servers();
+        var own = HangfireSetup.ServerName(options.Value) + ":";
+        var servers = storage.GetMonitoringApi().Servers().Where(s => s.Name.StartsWith(own, StringComparison.OrdinalIgnoreCase));
         var now = time.GetUtcNow().UtcDateTime;
         var alive = servers.Where(s => s.Heartbeat is { } beat && now - beat < TimeSpan.FromMinutes(1)).ToList();
         return Task.FromResult(alive.Count > 0
