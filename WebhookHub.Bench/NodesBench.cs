@@ -122,8 +122,8 @@ public static class NodesBench
             return settings;
         }
 
-        // The web node first: it migrates the database and bootstraps the admin before the workers start. All share one
-        // data directory, so with roles off (no shared key store yet) every node reads the key that protects the secrets.
+        // The web node first: it migrates the database and bootstraps the admin before the workers start. The key that
+        // protects the webhooks' secrets is in the database (data_protection_keys), for every node.
         var web = new Node("web", await AppProcess.StartAsync(database.DataDirectory, Settings("web", "web")));
         var nodes = new List<Node> { web };
         try
