@@ -28,12 +28,12 @@ public static class NodesBench
     /// <summary>One measurement: <paramref name="Kind"/> slow (receivers answer after the delay) or fast, on its own fresh database and nodes.</summary>
     private sealed record Phase(string Kind, int Workers, int Changes, int Webhooks, int? FanoutConcurrency);
 
-    // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 300] [--webhooks 64] [--delay-ms 100]
+    // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 150] [--webhooks 64] [--delay-ms 100]
     //     [--slow-fanouts 1] [--fast-changes 100] [--fast-webhooks 100] [--ports 8] [--roles on|off]
     public static async Task RunAsync(string[] args)
     {
         var shape = new Shape(
-            SlowChanges: (int)BenchDatabase.Option(args, "--changes", 300),
+            SlowChanges: (int)BenchDatabase.Option(args, "--changes", 150),
             SlowWebhooks: (int)BenchDatabase.Option(args, "--webhooks", 64),
             Delay: TimeSpan.FromMilliseconds(BenchDatabase.Option(args, "--delay-ms", 100)),
             SlowFanouts: (int)BenchDatabase.Option(args, "--slow-fanouts", 1),
@@ -45,6 +45,7 @@ public static class NodesBench
         Console.WriteLine($"WebhookHub.Bench nodes: {Environment.ProcessorCount} cores, .NET {Environment.Version}; " +
                           $"{(shape.Roles ? "1 web node (WebhookHub:Role=web) takes every change, workers (Role=worker) claim and deliver" : "roles off: every node Role=all, changes posted to the workers in turn")}");
         Console.WriteLine($"load at start: {BenchMain.Load()}");
+        var run = Stopwatch.StartNew();
         PrintBound(shape);
 
         await using var receiver = await NodesReceiver.StartAsync(shape.Ports, shape.Delay);
@@ -71,7 +72,7 @@ public static class NodesBench
                 ? $"[nodes] receivers answering in {shape.Delay.TotalMilliseconds:0} ms: 2 workers / 1 worker = {two:0} / {one:0} deliveries/s = {two / one:0.00} (goal >= 1.7)"
                 : $"[nodes] fast receivers (fan-out): 2 workers / 1 worker = {two:0} / {one:0} deliveries/s = {two / one:0.00}");
         }
-        Console.WriteLine($"load at end: {BenchMain.Load()}");
+        Console.WriteLine($"load at end: {BenchMain.Load()}; the run took {run.Elapsed.TotalMinutes:0.0} min");
     }
 
     private static string Title(Phase phase, Shape shape) => phase.Kind == "slow"
@@ -145,7 +146,7 @@ public static class NodesBench
             for (var round = 0; round < WarmupRounds; round++)
             {
                 await MeasureAsync("warm-up", phase.Kind, phase.Webhooks, Math.Max(10, phase.Changes / 10), posters, nodes, receiver, database, postmaster, quiet: true);
-                await SettleAsync(nodes, TimeSpan.FromSeconds(10));
+                await SettleAsync(nodes, TimeSpan.FromSeconds(6));
             }
             Console.WriteLine($"    warm-up: {WarmupRounds} rounds of {Math.Max(10, phase.Changes / 10)} changes, each followed by a pause until every node used < {QuietShare:P0} of a core for a second: {warming.Elapsed.TotalSeconds:0} s");
             // What the nodes and the server cost with nothing to deliver (Hangfire's polls, the endpoint supervisor, background JIT).
@@ -213,7 +214,7 @@ public static class NodesBench
         return perSecond;
     }
 
-    private const int WarmupRounds = 5;
+    private const int WarmupRounds = 4;
     private const double QuietShare = 0.15;
 
     /// <summary>Waits until every node used less than <see cref="QuietShare"/> of a core over a second (background JIT done), or <paramref name="atMost"/>.</summary>

@@ -41,7 +41,7 @@ public static class BenchMain
             await WriterBench.RunAsync(args);
             return;
         }
-        // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 600] [--webhooks 8] [--delay-ms 100]
+        // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 150] [--webhooks 64] [--delay-ms 100]
         if (args.FirstOrDefault() == "nodes")
         {
             await NodesBench.RunAsync(args);
