@@ -179,6 +179,7 @@ public static class NodesBench
         var before = receiver.Snapshot();
 
         var ids = new Guid[changes];
+        await using var activity = quiet ? null : PgActivity.Start(database.ConnectionString!);
         var started = Stopwatch.GetTimestamp();
         await Parallel.ForAsync(0, changes, new ParallelOptions { MaxDegreeOfParallelism = PostParallelism },
             async (i, _) => ids[i] = await BenchMain.Report(posters[i % posters.Count], route));
@@ -186,6 +187,7 @@ public static class NodesBench
         await receiver.WaitForDistinctAsync(before.Distinct + expected, TimeSpan.FromMinutes(5));
         var after = receiver.Snapshot();
         var cpuAfter = CpuSnapshot(nodes, postmaster);
+        var sessions = activity is null ? null : await activity.StopAsync();
         var elapsed = Stopwatch.GetElapsedTime(started, after.LastNewTicks);
         var loadAfter = BenchMain.Load();
         var (delivered, attempts) = await RecordedAsync(database, ids, expected);
@@ -211,6 +213,7 @@ public static class NodesBench
                           string.Join(", ", used.Where(u => u.Key != "machine").Select(u => $"{u.Key} {u.Seconds:0.0}")) +
                           $", everything else on the machine {Math.Max(0, machine - ours):0.0}, idle {Math.Max(0, available - machine):0.0}; " +
                           $"ours {ours * 1e6 / expected:0} µs per delivery");
+        Console.WriteLine($"    PostgreSQL sessions of this database, every 50 ms: {sessions}");
         return perSecond;
     }
 
