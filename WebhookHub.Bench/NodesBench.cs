@@ -29,7 +29,7 @@ public static class NodesBench
     private sealed record Phase(string Kind, int Workers, int Changes, int Webhooks, int? FanoutConcurrency);
 
     // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 150] [--webhooks 64] [--delay-ms 100]
-    //     [--slow-fanouts 1] [--fast-changes 100] [--fast-webhooks 100] [--ports 8] [--roles on|off]
+    //     [--slow-fanouts 1] [--fast-changes 100] [--fast-webhooks 100] [--ports 8] [--roles on|off] [--only slow|fast]
     public static async Task RunAsync(string[] args)
     {
         var shape = new Shape(
@@ -55,8 +55,9 @@ public static class NodesBench
             new("slow", 1, shape.SlowChanges, shape.SlowWebhooks, shape.SlowFanouts), new("slow", 2, shape.SlowChanges, shape.SlowWebhooks, shape.SlowFanouts),
             new("fast", 1, shape.FastChanges, shape.FastWebhooks, null), new("fast", 2, shape.FastChanges, shape.FastWebhooks, null),
         ];
+        var only = BenchDatabase.Value(args, "--only");
         var results = new Dictionary<Phase, double>();
-        foreach (var phase in phases)
+        foreach (var phase in phases.Where(p => only is null || p.Kind == only))
         {
             await using var database = await BenchDatabase.CreateAsync(BenchProvider.Postgres, args, "nodes");
             Console.WriteLine($"--- {Title(phase, shape)}: 1 web + {phase.Workers} worker{(phase.Workers > 1 ? "s" : "")}, database " +
@@ -64,7 +65,7 @@ public static class NodesBench
             results[phase] = await RunClusterAsync(database, receiver, phase, shape);
         }
 
-        foreach (var kind in new[] { "slow", "fast" })
+        foreach (var kind in new[] { "slow", "fast" }.Where(k => only is null || k == only))
         {
             var one = results.Single(r => r.Key.Workers == 1 && r.Key.Kind == kind).Value;
             var two = results.Single(r => r.Key.Workers == 2 && r.Key.Kind == kind).Value;

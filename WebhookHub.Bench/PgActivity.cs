@@ -23,7 +23,9 @@ public sealed class PgActivity : IAsyncDisposable
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
+            // A lock wait is told by the statement that waits (its first words name the table).
             "SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'running') ELSE state END " +
+            "|| CASE WHEN wait_event_type = 'Lock' THEN ' (' || left(regexp_replace(query, '\\s+', ' ', 'g'), 40) || '…)' ELSE '' END " +
             "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' " +
             "AND state IN ('active', 'idle in transaction')", connection);
         try
