@@ -10,10 +10,10 @@ namespace WebhookHub.Bench;
 
 /// <summary>
 /// <c>nodes</c> mode (issue 14): several processes of the built app on one PostgreSQL database, one web node that
-/// stores changes and worker nodes that claim and deliver them. On a fresh database each time, 1 web + 1 worker,
-/// then 1 web + 2 workers; each is measured twice: receivers that answer after <c>--delay-ms</c> (capacity bound
-/// by requests in flight per worker, not CPU; goal 2 workers ≥ 1.7× one), and receivers that answer at once
-/// (the fan-out figure, bound by the two cores that PostgreSQL, three app processes and the receivers share).
+/// stores changes and worker nodes that claim and deliver them. Four measurements, each on a fresh database and fresh
+/// nodes: 1 web + 1 worker, then 1 web + 2 workers, with receivers that answer after <c>--delay-ms</c> (capacity bound
+/// by requests in flight per worker, not CPU; goal 2 workers ≥ 1.7× one), then the same with receivers that answer at
+/// once (the fan-out figure, bound by the two cores that PostgreSQL, three app processes and the receivers share).
 /// Deliveries/s = distinct deliveries at the receivers / first post to last new receipt, checked against the
 /// database; each node's share of the attempts from its /metrics; CPU per process from /proc.
 /// </summary>
