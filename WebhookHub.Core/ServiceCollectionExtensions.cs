@@ -38,11 +38,16 @@ public static class ServiceCollectionExtensions
             services.AddSqlitePersistence(options);
         services.AddSingleton<JobStorage>(sp => sp.GetRequiredService<IJobStore>().Storage);
 
-        var dataProtection = services.AddDataProtection()
-            .SetApplicationName("WebhookHub")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
-        // Without a certificate the key files are plain XML: whoever reads the data directory (a backup, a
-        // copied volume) can decrypt every webhook secret. With one, the key ring is encrypted to it.
+        // One application name everywhere: it isolates key rings, so nodes with different ones could not read each other's.
+        var dataProtection = services.AddDataProtection().SetApplicationName("WebhookHub");
+        // On PostgreSQL several nodes share the database, so the keys live there too (SharedKeyRing): any node
+        // decrypts the webhook secrets and honours the sign-in cookies another made. SQLite is one node: files.
+        if (options.Database.Provider == DatabaseProvider.Postgres)
+            dataProtection.PersistKeysToDbContext<WebhookHubDbContext>();
+        else
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(options.KeyDirectory));
+        // Without a certificate the keys are plain XML: whoever reads the data directory or the database (a backup,
+        // a copied volume) can decrypt every webhook secret. With one, each key is encrypted to it.
         var certificate = options.DataProtection;
         if (!string.IsNullOrEmpty(certificate.CertificatePath))
             dataProtection.ProtectKeysWithCertificate(
@@ -77,7 +82,12 @@ public static class ServiceCollectionExtensions
         services.AddScoped<DeliveryJob>();
         services.AddScoped<RecoveryAttempts>();
         services.AddScoped<TestSend>();
-        services.AddSingleton<Delivery.Endpoints.CircuitBreaker>();
+        services.AddSingleton(sp =>
+        {
+            var breaker = ActivatorUtilities.CreateInstance<Delivery.Endpoints.CircuitBreaker>(sp);
+            breaker.FollowOtherNodes();
+            return breaker;
+        });
         services.AddSingleton<Delivery.Endpoints.EndpointLanes>();
         services.AddSingleton<Delivery.Endpoints.RedriveRunner>();
         services.AddSingleton<Delivery.Endpoints.TestSendQuota>();
@@ -97,22 +107,41 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Applies migrations, switches a SQLite database to WAL, builds rollups for an upgraded hub, and bootstraps roles and the first admin.</summary>
+    /// <summary>
+    /// Applies migrations, switches a SQLite database to WAL, builds rollups for an upgraded hub, prepares the shared
+    /// key ring on PostgreSQL (<see cref="SharedKeyRing"/>), and bootstraps roles and the first admin; on PostgreSQL
+    /// one node at a time (<see cref="StartupLock"/>).
+    /// </summary>
     public static async Task InitializeWebhookHubAsync(this IServiceProvider services, CancellationToken ct = default)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
-        // EF Core takes a migration lock (a table on SQLite, an advisory lock on PostgreSQL): concurrent starts are safe.
-        await db.Database.MigrateAsync(ct);
-        if (db.Database.IsSqlite()) await SqlitePersistence.UseWriteAheadLogAsync(db.Database, ct);
-        await scope.ServiceProvider.GetRequiredService<RollupBackfill>().RunAsync(ct);
-        await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
-
+        var sqlite = db.Database.IsSqlite();
         var options = scope.ServiceProvider.GetRequiredService<IOptions<WebhookHubOptions>>().Value;
-        if (!options.DataProtection.IsConfigured)
-            scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("WebhookHub.Security").LogWarning(
-                "Data Protection keys in {KeyDirectory} are stored unencrypted: anyone who can read that folder can decrypt " +
-                "webhook secrets. Set WebhookHub:DataProtection:CertificatePath (and CertificatePassword) or CertificateThumbprint in production.",
-                Path.Combine(options.FullDataDirectory, "keys"));
+        var securityLog = scope.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("WebhookHub.Security");
+        // Nodes on one PostgreSQL database start one at a time (EF Core's migration lock alone let two apply a migration twice).
+        await using (sqlite ? null : await StartupLock.AcquireAsync(db.Database.GetConnectionString()!, ct))
+        {
+            await db.Database.MigrateAsync(ct);
+            if (sqlite) await SqlitePersistence.UseWriteAheadLogAsync(db.Database, ct);
+            await scope.ServiceProvider.GetRequiredService<RollupBackfill>().RunAsync(ct);
+            if (!sqlite)
+                await SharedKeyRing.PrepareAsync(db, scope.ServiceProvider.GetRequiredService<IDataProtectionProvider>(), options.KeyDirectory, securityLog, ct);
+            await scope.ServiceProvider.GetRequiredService<AdminBootstrapper>().RunAsync(ct);
+        }
+
+        if (!options.DataProtection.IsConfigured) WarnKeysUnencrypted(securityLog, sqlite ? options.KeyDirectory : null);
+    }
+
+    /// <param name="keyDirectory">SQLite's key files; null on PostgreSQL, whose keys are in the database.</param>
+    private static void WarnKeysUnencrypted(ILogger log, string? keyDirectory)
+    {
+        const string advice = "Set WebhookHub:DataProtection:CertificatePath (and CertificatePassword) or CertificateThumbprint in production";
+        if (keyDirectory is not null)
+            log.LogWarning("Data Protection keys in {KeyDirectory} are stored unencrypted: anyone who can read that folder can decrypt " +
+                "webhook secrets. " + advice + ".", keyDirectory);
+        else
+            log.LogWarning("Data Protection keys in the database table data_protection_keys are stored unencrypted: anyone who can read " +
+                "that table (a database backup, a replica) can decrypt webhook secrets. " + advice + ", the same certificate on every node.");
     }
 }

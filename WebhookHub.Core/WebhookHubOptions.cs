@@ -48,6 +48,9 @@ public sealed class WebhookHubOptions
     public string? BasePath { get; set; }
 
     public string FullDataDirectory => Path.GetFullPath(DataDirectory, BasePath ?? Directory.GetCurrentDirectory());
+
+    /// <summary>Data Protection's key files on SQLite; on PostgreSQL the keys are in the database and files found here are copied in once.</summary>
+    public string KeyDirectory => Path.Combine(FullDataDirectory, "keys");
 }
 
 public enum NodeRole

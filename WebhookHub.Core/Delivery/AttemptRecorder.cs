@@ -11,7 +11,7 @@ internal sealed record SentAttempt(Delivery Delivery, AttemptOutcome Outcome);
 /// <summary>
 /// The record step: what the pipeline writes about its deliveries. A batch of answers becomes one attempt row
 /// each, the deliveries' new state (<see cref="DeliveryTransition"/>) and the rollups, in one transaction; then
-/// one log line and notifier event per attempt, the auto-disable rule, and follow-up jobs.
+/// one log line and notifier event per attempt (published together), the auto-disable rule, and follow-up jobs.
 /// </summary>
 /// <param name="log">DeliveryJob's category, as before the pipeline was split: log filters that name it still match.</param>
 public sealed partial class AttemptRecorder(
@@ -61,15 +61,18 @@ public sealed partial class AttemptRecorder(
             await transaction.CommitAsync(ct);
         }, ct);
 
+        var events = new List<IDeliveryEvent>(attempts.Count);
         foreach (var attempt in attempts)
         {
             LogAttempt(attempt.DeliveryId, attempt.EventType, attempt.EventId, attempt.WebhookId, attempt.AttemptNumber,
                 attempt.Trigger, attempt.Status, attempt.StatusCode, attempt.DurationMs, attempt.ErrorMessage);
-            notifier.Publish(new AttemptRecorded(attempt.WebhookId, attempt.DeliveryId, attempt.EventType, attempt.AttemptNumber,
+            events.Add(new AttemptRecorded(attempt.WebhookId, attempt.DeliveryId, attempt.EventType, attempt.AttemptNumber,
                 attempt.Status, attempt.StatusCode, attempt.DurationMs, attempt.ErrorMessage, now));
             if (attempt.Status == AttemptStatus.Failed)
-                notifier.Publish(new DeliveryDeadLettered(attempt.WebhookId, attempt.DeliveryId, attempt.EventType, attempt.ErrorMessage, now));
+                events.Add(new DeliveryDeadLettered(attempt.WebhookId, attempt.DeliveryId, attempt.EventType, attempt.ErrorMessage, now));
         }
+        // The batch as one publish: on several nodes it goes to the others in one NOTIFY.
+        notifier.Publish(events);
         // Once per webhook and batch: the rule reads the webhook's latest deliveries, which this batch just saved.
         foreach (var failed in attempts.Where(a => a.Status == AttemptStatus.Failed).GroupBy(a => a.WebhookId))
             await autoDisabler.OnDeadLetteredAsync(failed.Key, failed.Any(a => a.StatusCode == 410) ? 410 : failed.Last().StatusCode, ct);

@@ -175,7 +175,16 @@ public sealed partial class FanoutDispatcher(IServiceScopeFactory scopes, IRecur
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                try { await claims!.RenewAsync(_held.Keys.ToList(), stoppingToken); }
+                try
+                {
+                    var held = _held.Keys.ToList();
+                    var renewed = await claims!.RenewAsync(held, stoppingToken);
+                    // Still held here but no longer ours in the database: this node stalled longer than the lease and
+                    // another took them over. Both may now send them (at least once; receivers deduplicate).
+                    // (Released meanwhile: no longer in _held, which is emptied before the release is written.)
+                    var lost = held.Count(id => _held.ContainsKey(id) && !renewed.Contains(id));
+                    if (lost > 0) LogLeasesLost(lost);
+                }
                 catch (Exception e) when (e is not OperationCanceledException) { LogRenewFailed(e); }
             }
         }
@@ -232,6 +241,9 @@ public sealed partial class FanoutDispatcher(IServiceScopeFactory scopes, IRecur
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claiming stored changes failed; trying again in a second")]
     private partial void LogClaimFailed(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} fan-out claims of this node were taken over by another node (it stalled longer than the lease)")]
+    private partial void LogLeasesLost(int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing this node's fan-out claims failed")]
     private partial void LogRenewFailed(Exception e);

@@ -21,8 +21,8 @@ public interface IFanoutClaims
     /// </summary>
     Task<IReadOnlyList<Guid>> ClaimAsync(int max, CancellationToken ct);
 
-    /// <summary>Extends this node's leases on these changes.</summary>
-    Task RenewAsync(IReadOnlyCollection<Guid> policyChangeIds, CancellationToken ct);
+    /// <summary>Extends this node's leases on these changes; answers those it still held (the others were released, or taken).</summary>
+    Task<IReadOnlyCollection<Guid>> RenewAsync(IReadOnlyCollection<Guid> policyChangeIds, CancellationToken ct);
 
     /// <summary>
     /// This node is done with the change: released, or after a failed run left to any node once a back-off has passed.

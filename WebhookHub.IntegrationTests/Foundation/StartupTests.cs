@@ -15,7 +15,11 @@ public sealed class StartupTests
         await using var app = new WebhookHubApp();
         _ = app.BaseAddress;
 
-        Assert.True(Directory.Exists(Path.Combine(app.DataDirectory, "keys")), "Data Protection keys live under the data directory");
+        // Data Protection keys: files under the data directory on SQLite, a table every node reads on PostgreSQL.
+        if (TestDatabase.IsPostgres)
+            Assert.Equal(1, Reliability.Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM data_protection_keys"));
+        else
+            Assert.True(Directory.Exists(Path.Combine(app.DataDirectory, "keys")), "Data Protection keys live under the data directory");
         // A missing table throws ("no such table", "relation does not exist"). Quoted names read the same on
         // SQLite and on PostgreSQL, where AspNetUsers is case-sensitive.
         foreach (var table in new[] { "webhooks", "policy_changes", "webhook_events", "deliveries", "webhook_deliveries", "api_keys", "AspNetUsers", "AspNetRoles", "AspNetUserRoles" })

@@ -28,6 +28,12 @@ public sealed class DeliveriesHub(HubConnections connections) : Hub
     /// </summary>
     public const string SubscribedMethod = "subscribed";
 
+    /// <summary>
+    /// Events may have been missed (several nodes: this node's events bridge lost its database connection and is
+    /// back): a client that keeps totals from events reads them again from the API. No arguments.
+    /// </summary>
+    public const string ResyncMethod = "resync";
+
     /// <summary>Admins and operators look after every webhook, so they share one group.</summary>
     public const string StaffGroup = "staff";
 

@@ -11,7 +11,8 @@ namespace WebhookHub.Web.Realtime;
 /// <summary>
 /// Forwards <see cref="DeliveryNotifier"/> events to <see cref="DeliveriesHub"/>: to the staff group and
 /// to the owner's group. The notifier raises events on the delivery job's thread; a channel hands them
-/// to one sending loop so a slow client or an owner lookup never holds up a delivery.
+/// to one sending loop so a slow client or an owner lookup never holds up a delivery. On several nodes the
+/// notifier also raises the other nodes' events, so a client gets every node's events from whichever node it is on.
 /// </summary>
 public sealed partial class DeliveryHubRelay(
     DeliveryNotifier notifier,
@@ -34,6 +35,7 @@ public sealed partial class DeliveryHubRelay(
         notifier.WebhookChanged += Enqueue;
         notifier.CircuitChanged += Enqueue;
         notifier.RedriveProgressed += Enqueue;
+        notifier.Resynced += EnqueueResync;
         return base.StartAsync(ct);
     }
 
@@ -44,11 +46,20 @@ public sealed partial class DeliveryHubRelay(
         notifier.WebhookChanged -= Enqueue;
         notifier.CircuitChanged -= Enqueue;
         notifier.RedriveProgressed -= Enqueue;
+        notifier.Resynced -= EnqueueResync;
         _events.Writer.TryComplete();
         return base.StopAsync(ct);
     }
 
     private void Enqueue(object e) => _events.Writer.TryWrite(e);
+
+    /// <summary>In the same queue as the events, so a client gets it after the events sent before the gap.</summary>
+    private void EnqueueResync() => _events.Writer.TryWrite(Resync.Instance);
+
+    private sealed class Resync
+    {
+        public static readonly Resync Instance = new();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
@@ -56,6 +67,11 @@ public sealed partial class DeliveryHubRelay(
         {
             try
             {
+                if (e is Resync)
+                {
+                    await hub.Clients.All.SendAsync(DeliveriesHub.ResyncMethod, ct);
+                    continue;
+                }
                 var (webhookId, method) = e switch
                 {
                     AttemptRecorded a => (a.WebhookId, DeliveriesHub.AttemptRecordedMethod),

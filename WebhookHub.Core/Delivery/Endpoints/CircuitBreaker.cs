@@ -22,7 +22,7 @@ public sealed record CircuitView(
 }
 
 /// <summary>A circuit changed state (published on <see cref="DeliveryNotifier"/> and relayed live).</summary>
-public sealed record CircuitChanged(Guid WebhookId, CircuitState State, int ConsecutiveFailures, DateTime? NextProbeAt, string? Reason, DateTime At);
+public sealed record CircuitChanged(Guid WebhookId, CircuitState State, int ConsecutiveFailures, DateTime? NextProbeAt, string? Reason, DateTime At) : IDeliveryEvent;
 
 /// <summary>What an attempt's result says about its endpoint.</summary>
 public abstract record EndpointSignal
@@ -91,6 +91,24 @@ public sealed class CircuitBreaker(DeliveryNotifier notifier, IOptions<WebhookHu
 
     private readonly Dictionary<Guid, Circuit> _circuits = [];
     private readonly Lock _lock = new();
+
+    /// <summary>
+    /// Circuits other nodes have open (from the events bridge), for <see cref="View"/> only: a web node makes no
+    /// attempts, and its pages and API would otherwise always say closed. Never used to hold this node's own sends.
+    /// </summary>
+    private readonly Dictionary<Guid, CircuitView> _elsewhere = [];
+
+    /// <summary>Subscribes to other nodes' circuit changes (raised only on PostgreSQL, by the events bridge).</summary>
+    public void FollowOtherNodes() => notifier.RemoteCircuitChanged += OnRemoteCircuitChanged;
+
+    private void OnRemoteCircuitChanged(CircuitChanged change)
+    {
+        lock (_lock)
+        {
+            if (change.State == CircuitState.Closed) _elsewhere.Remove(change.WebhookId);
+            else _elsewhere[change.WebhookId] = new CircuitView(change.WebhookId, change.State, change.ConsecutiveFailures, change.NextProbeAt, null, null, change.Reason);
+        }
+    }
 
     private BreakerOptions Options => options.Value.Delivery.Endpoints.Breaker;
 
@@ -184,10 +202,12 @@ public sealed class CircuitBreaker(DeliveryNotifier notifier, IOptions<WebhookHu
         if (recoveredFrom is { } brokeAt) Recovered?.Invoke(webhookId, brokeAt);
     }
 
+    /// <summary>The endpoint's circuit as shown: this node's own, else one another node reported open, else closed.</summary>
     public CircuitView View(Guid webhookId)
     {
         lock (_lock)
-            return _circuits.TryGetValue(webhookId, out var circuit) ? circuit.View(webhookId) : CircuitView.ClosedFor(webhookId);
+            return _circuits.TryGetValue(webhookId, out var circuit) ? circuit.View(webhookId)
+                : _elsewhere.TryGetValue(webhookId, out var remote) ? remote : CircuitView.ClosedFor(webhookId);
     }
 
     /// <summary>Every circuit that is not closed.</summary>
@@ -202,7 +222,10 @@ public sealed class CircuitBreaker(DeliveryNotifier notifier, IOptions<WebhookHu
     {
         bool wasOpen;
         lock (_lock)
+        {
             wasOpen = _circuits.Remove(webhookId, out var circuit) && circuit.State != CircuitState.Closed;
+            _elsewhere.Remove(webhookId);
+        }
         if (wasOpen) Publish(CircuitView.ClosedFor(webhookId), Now);
     }
 

@@ -12,7 +12,7 @@ namespace WebhookHub.Core.Delivery.Endpoints;
 /// <param name="StoppedBecause">Set when it ended before its last delivery (the circuit opened again, the app stopped).</param>
 public sealed record RedriveProgress(
     Guid WebhookId, int Total, int Done, int Succeeded, int Failed, double PerSecond, bool Finished, string? StoppedBecause,
-    DateTime StartedAt, DateTime At);
+    DateTime StartedAt, DateTime At) : IDeliveryEvent;
 
 /// <summary>
 /// When an endpoint's circuit closes, redelivers what it missed: its dead letters since it broke and its

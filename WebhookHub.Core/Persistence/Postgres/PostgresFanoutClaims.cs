@@ -44,16 +44,17 @@ public sealed partial class PostgresFanoutClaims(NpgsqlDataSource dataSource, st
         return claimed;
     }
 
-    public async Task RenewAsync(IReadOnlyCollection<Guid> policyChangeIds, CancellationToken ct)
+    public async Task<IReadOnlyCollection<Guid>> RenewAsync(IReadOnlyCollection<Guid> policyChangeIds, CancellationToken ct)
     {
-        if (policyChangeIds.Count == 0) return;
+        if (policyChangeIds.Count == 0) return [];
         await using var command = dataSource.CreateCommand(
-            $"UPDATE policy_changes SET fan_out_lease_until = now() + {LeaseSql} WHERE id = ANY(@ids) AND fan_out_owner = @node");
+            $"UPDATE policy_changes SET fan_out_lease_until = now() + {LeaseSql} WHERE id = ANY(@ids) AND fan_out_owner = @node RETURNING id");
         command.Parameters.AddWithValue("ids", policyChangeIds.ToArray());
         command.Parameters.AddWithValue("node", node);
-        var renewed = await command.ExecuteNonQueryAsync(ct);
-        // Another node took them: this one stalled longer than the lease. Both may now send (at least once).
-        if (renewed < policyChangeIds.Count) LogLeasesLost(policyChangeIds.Count - renewed, node);
+        var renewed = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) renewed.Add(reader.GetGuid(0));
+        return renewed;
     }
 
     public async Task ReleaseAsync(Guid policyChangeId, bool failed, CancellationToken ct)
@@ -115,9 +116,6 @@ public sealed partial class PostgresFanoutClaims(NpgsqlDataSource dataSource, st
             }
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} lost {Count} fan-out claims to another node (stalled longer than the lease)")]
-    private partial void LogLeasesLost(int count, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} took back {Count} fan-out claims it held before a restart")]
     private partial void LogTakenBack(int count, string node);

@@ -27,6 +27,8 @@ public static class PostgresPersistence
         services.AddSingleton<IJobStore>(new PostgresJobStore(connectionString, options.Hangfire));
         services.AddSingleton<IFanoutClaims>(sp => new PostgresFanoutClaims(
             NpgsqlDataSource.Create(connectionString), options.Node, sp.GetRequiredService<ILogger<PostgresFanoutClaims>>()));
+        // Several nodes may share this database: each one's live views get the others' events by LISTEN/NOTIFY.
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<PostgresEventBridge>(sp, connectionString));
         return services;
     }
 }

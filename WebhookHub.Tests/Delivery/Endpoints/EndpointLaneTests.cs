@@ -36,6 +36,23 @@ public sealed class EndpointLaneTests
     };
 
     [Fact]
+    public void A_circuit_another_node_opened_is_shown_here_but_never_holds_this_nodes_sends()
+    {
+        var breaker = Breaker();
+        breaker.FollowOtherNodes();
+        var id = Guid.NewGuid();
+        _notifier.PublishRemote([new CircuitChanged(id, CircuitState.Open, 5, Now.AddSeconds(5), "Timed out", Now)]);
+
+        Assert.Equal(CircuitState.Open, breaker.View(id).State);
+        Assert.Equal(Now.AddSeconds(5), breaker.View(id).NextProbeAt);
+        Assert.IsType<BreakerVerdict.Pass>(breaker.Admit(id));
+        Assert.Empty(breaker.NotClosed()); // nothing for this node's supervisor to probe
+
+        _notifier.PublishRemote([new CircuitChanged(id, CircuitState.Closed, 0, null, null, Now)]);
+        Assert.Equal(CircuitState.Closed, breaker.View(id).State);
+    }
+
+    [Fact]
     public void Breaker_opens_after_N_failures_in_a_row_and_holds_everything_until_the_cool_down_ends()
     {
         var breaker = Breaker();

@@ -8,7 +8,8 @@ namespace WebhookHub.Web.Features.Metrics;
 
 /// <summary>
 /// The <c>WebhookHub.Delivery</c> meter. Counts come from the notifier (one more subscriber, so the
-/// pipeline knows nothing of metrics); the gauges are read when scraped: dead letters from our
+/// pipeline knows nothing of metrics), this node's attempts only: on several nodes each scrape counts its own, so
+/// Prometheus's sum over the nodes counts every attempt once. The gauges are read when scraped: dead letters from our
 /// database, queue depth from this app's own Hangfire storage (never <c>JobStorage.Current</c>, a
 /// process-wide static that another app in the same process would have replaced).
 /// </summary>
@@ -40,7 +41,7 @@ public sealed class DeliveryMetrics : IDisposable
             "Deliveries waiting in the dead-letter queue.");
         meter.CreateObservableGauge("webhookhub.delivery.queue.depth", () => QueueDepth(fanout, storage), "{job}",
             "Work waiting: fanout (stored policy changes not yet fanned out, in process), enqueued (Hangfire jobs ready to run) and scheduled (retries not yet due).");
-        notifier.AttemptRecorded += OnAttempt;
+        notifier.OwnAttemptRecorded += OnAttempt;
         notifier.RetryPickedUp += OnRetryPickedUp;
         notifier.OverdueRetryRequeued += OnOverdueRequeued;
     }
@@ -72,7 +73,7 @@ public sealed class DeliveryMetrics : IDisposable
 
     public void Dispose()
     {
-        _notifier.AttemptRecorded -= OnAttempt;
+        _notifier.OwnAttemptRecorded -= OnAttempt;
         _notifier.RetryPickedUp -= OnRetryPickedUp;
         _notifier.OverdueRetryRequeued -= OnOverdueRequeued;
     }
