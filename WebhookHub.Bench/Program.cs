@@ -41,6 +41,12 @@ public static class BenchMain
             await WriterBench.RunAsync(args);
             return;
         }
+        // dotnet run -c Release --project WebhookHub.Bench -- nodes --postgres '<server>' [--changes 150] [--webhooks 64] [--delay-ms 100]
+        if (args.FirstOrDefault() == "nodes")
+        {
+            await NodesBench.RunAsync(args);
+            return;
+        }
         var quick = args.Contains("--quick");
         var run = new Run(
             FanoutOnly: args.Contains("--fanout-only"),
