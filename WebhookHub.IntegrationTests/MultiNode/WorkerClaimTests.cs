@@ -72,17 +72,18 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var (web, workers) = await StartClusterAsync(workers: 2);
         var paths = await CreateWebhooksAsync(web, 10);
-        // Slow enough that the kill lands mid-flight: some answers take a moment, so claims are held when it comes.
+        // Answers take 100-200 ms, so a worker always holds claims with sends out: the kill lands mid-flight. (With
+        // instant answers a quiet machine delivered everything before the test could look.)
         _receiver.RespondAsync(async (_, request) =>
         {
-            await Task.Delay(Random.Shared.Next(0, 50));
+            await Task.Delay(Random.Shared.Next(100, 200));
             _received.AddOrUpdate((Hub.ChangeIdOf(request), request.Path), 1, (_, n) => n + 1);
             return Results.Ok();
         });
 
-        var changes = await PostChangesAsync(web, 300);
+        var changes = await PostChangesAsync(web, 400);
         var expected = changes.SelectMany(c => paths.Select(p => (c, p))).ToList();
-        await Eventually.True(() => _received.Count >= expected.Count / 4, "a quarter received before the kill", TimeSpan.FromSeconds(60),
+        await Eventually.True(() => _received.Count >= expected.Count / 10, "a tenth received before the kill", TimeSpan.FromSeconds(60),
             () => $"{_received.Count} received");
         var victim = workers[0];
         var killedAttempts = await AttemptsCountedByAsync(victim);
