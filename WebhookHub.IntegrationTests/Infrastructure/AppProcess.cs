@@ -59,8 +59,17 @@ public sealed class AppProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => app.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        // Generous: on a loaded 2-core machine a cold start has taken close to a minute.
-        await app.WaitHealthyAsync(TimeSpan.FromSeconds(180));
+        try
+        {
+            // Generous: on a loaded 2-core machine a cold start has taken close to a minute.
+            await app.WaitHealthyAsync(TimeSpan.FromSeconds(180));
+        }
+        catch
+        {
+            // Never healthy: the caller never gets it to dispose, so it would outlive the test run.
+            await app.DisposeAsync();
+            throw;
+        }
         return app;
     }
 
