@@ -38,6 +38,9 @@ public sealed class WebhookHubOptions
 
     public QuotaOptions Quotas { get; set; } = new();
 
+    /// <summary>Pages WebhookHub watches itself (see <see cref="SourceOptions"/>).</summary>
+    public SourceOptions Sources { get; set; } = new();
+
     /// <summary>
     /// The address receivers use to reach this app (e.g. <c>https://hub.example.com</c>); makes a cut
     /// diff's <c>diffUrl</c> absolute. Background jobs have no request to learn it from.
@@ -283,4 +286,30 @@ public sealed class DataProtectionSettings
     public string? CertificateThumbprint { get; set; }
 
     public bool IsConfigured => !string.IsNullOrEmpty(CertificatePath) || !string.IsNullOrEmpty(CertificateThumbprint);
+}
+
+/// <summary>
+/// <c>WebhookHub:Sources</c>: how WebhookHub fetches the pages it watches. <c>Delivery:AllowHttp</c> and
+/// <c>Delivery:AllowPrivateNetworks</c> govern source URLs as they do webhook URLs.
+/// </summary>
+public sealed class SourceOptions
+{
+    /// <summary>A larger body is refused, not truncated: a cut page would read as a change.</summary>
+    public int MaxBytes { get; set; } = 5 * 1024 * 1024;
+
+    public int TimeoutSeconds { get; set; } = 20;
+
+    public string UserAgent { get; set; } = "WebhookHub/1.0 (policy change detection; +https://github.com/webhookhub/webhookhub)";
+
+    /// <summary>Least time between two requests to one host from this node, whatever the sources' schedules say.</summary>
+    public int MinSecondsPerHost { get; set; } = 5;
+
+    /// <summary>Shortest check interval a source may ask for.</summary>
+    public int MinIntervalSeconds { get; set; } = 60;
+
+    /// <summary>Snapshots kept per source (the newest); older ones are deleted after each new one.</summary>
+    public int SnapshotsKept { get; set; } = 100;
+
+    /// <summary>Checks kept per source in its history (the newest).</summary>
+    public int ChecksKept { get; set; } = 1000;
 }
