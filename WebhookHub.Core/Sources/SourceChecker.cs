@@ -46,7 +46,9 @@ public sealed partial class SourceChecker(
     /// <returns>Null when there is no such source.</returns>
     public async Task<SourceCheckResult?> CheckAsync(Guid sourceId, string trigger, CancellationToken ct = default)
     {
-        // Tracked: the snapshot switch is saved through it, conditional on the LatestSnapshotId read here.
+        // Tracked: the snapshot switch is saved through it, conditional on the LatestSnapshotId read here (fresh: a page's
+        // scope outlives one call).
+        db.ChangeTracker.Clear();
         var source = await db.Sources.FirstOrDefaultAsync(s => s.Id == sourceId, ct);
         if (source is null) return null;
         var started = time.GetTimestamp();

@@ -88,6 +88,8 @@ public sealed partial class SourceService(
         source.NextCheckAt = source.IsActive ? now : null;
         db.Sources.Add(source);
         await writes.SaveChangesAsync(db, ct);
+        // A page's scope lives as long as its circuit: nothing stays tracked to be saved, or read stale, by a later call.
+        db.ChangeTracker.Clear();
         LogSaved(source.Id, "created", source.Url);
         return new SourceOutcome.Done(source);
     }
@@ -105,6 +107,7 @@ public sealed partial class SourceService(
         // save fail; read again and apply the same input (a few times at most: checks are seconds apart).
         for (var attempt = 1; ; attempt++)
         {
+            db.ChangeTracker.Clear();
             var source = await db.Sources.FirstOrDefaultAsync(s => s.Id == id, ct);
             if (source is null) return new SourceOutcome.NotFound();
             var now = Now();
@@ -135,12 +138,13 @@ public sealed partial class SourceService(
             try
             {
                 await writes.SaveChangesAsync(db, ct);
+                db.ChangeTracker.Clear();
                 LogSaved(source.Id, rulesChanged ? "updated (new baseline)" : "updated", source.Url);
                 return new SourceOutcome.Done(source);
             }
             catch (DbUpdateConcurrencyException) when (attempt < 3)
             {
-                db.ChangeTracker.Clear();
+                // Read again at the top of the loop.
             }
         }
     }

@@ -319,15 +319,20 @@ public sealed class SourcesTests(SourcesFixture fixture) : IClassFixture<Sources
         using var operatorUser = await ApiUsers.CreateAsync(App, "Operator");
         using var customer = await ApiUsers.CreateAsync(App, "Customer");
 
-        var id = await CreateSourceAsync(reporter.Client, page.Url, NewRoute());
+        var id = await CreateSourceAsync(reporter.Client, page.Url, NewRoute(),
+            new() { ["headers"] = new Dictionary<string, string> { ["Cookie"] = "consent=yes" } });
         Assert.Equal("baseline", (await CheckAsync(reporter.Client, id)).GetProperty("outcome").GetString());
+        Assert.Equal("consent=yes", page.Requests[^1].Header("cookie"));
+        Assert.Equal("consent=yes", (await reporter.Client.GetFromJsonAsync<JsonElement>($"/api/sources/{id}"))
+            .GetProperty("headers").GetProperty("Cookie").GetString());
         foreach (var reader in new[] { operatorUser.Client, customer.Client })
         {
             var body = new { name = "mine", url = page.Url, route = "r" };
             Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsJsonAsync("/api/sources", body)).StatusCode);
             Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsync($"/api/sources/{id}/check", null)).StatusCode);
             Assert.Equal(HttpStatusCode.Forbidden, (await reader.DeleteAsync($"/api/sources/{id}")).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync($"/api/sources/{id}")).StatusCode);
+            var seen = await reader.GetFromJsonAsync<JsonElement>($"/api/sources/{id}");
+            Assert.Equal("***", seen.GetProperty("headers").GetProperty("Cookie").GetString());
             Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync($"/api/sources/{id}/checks")).StatusCode);
         }
         Assert.Equal(HttpStatusCode.Unauthorized, (await App.ApiClient(null).GetAsync("/api/sources")).StatusCode);

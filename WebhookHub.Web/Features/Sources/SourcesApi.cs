@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using WebhookHub.Core.Identity;
 using WebhookHub.Core.Sources;
@@ -18,11 +19,18 @@ public static class SourcesApi
         IReadOnlyDictionary<string, string> Headers, bool IsActive, DateTime CreatedAt, DateTime UpdatedAt,
         Guid? LatestSnapshotId, DateTime? LastCheckedAt, DateTime? NextCheckAt, int? LastStatusCode, string? LastError, int ConsecutiveFailures)
     {
-        public static SourceResponse From(Source s) => new(
+        /// <param name="showHeaderValues">Header values may hold a cookie or a token: only those who may change the source see them.</param>
+        public static SourceResponse From(Source s, bool showHeaderValues = true) => new(
             s.Id, s.Name, s.Url, s.Route, s.IntervalSeconds, s.Cron, s.IncludeSelectors, s.ExcludeSelectors, s.IgnorePatterns, s.TriggerText,
-            s.Headers, s.IsActive, s.CreatedAt, s.UpdatedAt, s.LatestSnapshotId, s.LastCheckedAt, s.NextCheckAt, s.LastStatusCode, s.LastError,
+            showHeaderValues ? s.Headers : s.Headers.ToDictionary(h => h.Key, _ => HiddenValue), s.IsActive, s.CreatedAt, s.UpdatedAt, s.LatestSnapshotId, s.LastCheckedAt, s.NextCheckAt, s.LastStatusCode, s.LastError,
             s.ConsecutiveFailures);
     }
+
+    /// <summary>What a reader who may not change sources sees instead of a header's value.</summary>
+    public const string HiddenValue = "***";
+
+    /// <summary>Admins and Reporters create, change and check sources; everyone else who may read them sees no header values.</summary>
+    public static bool MayChange(ClaimsPrincipal user) => user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Reporter);
 
     /// <summary>What "check now" came to: <see cref="Changed"/> with the policy change it reported, or why not.</summary>
     public sealed record CheckNowResponse(bool Changed, Guid? PolicyChangeId, int? StatusCode, string? Error, SourceCheckOutcome Outcome);
@@ -61,11 +69,11 @@ public static class SourcesApi
         return app;
     }
 
-    public static async Task<Ok<List<SourceResponse>>> ListSources(SourceService sources, CancellationToken ct) =>
-        TypedResults.Ok((await sources.ListAsync(ct)).Select(SourceResponse.From).ToList());
+    public static async Task<Ok<List<SourceResponse>>> ListSources(ClaimsPrincipal user, SourceService sources, CancellationToken ct) =>
+        TypedResults.Ok((await sources.ListAsync(ct)).Select(s => SourceResponse.From(s, MayChange(user))).ToList());
 
-    public static async Task<Results<Ok<SourceResponse>, NotFound>> GetSource(Guid id, SourceService sources, CancellationToken ct) =>
-        await sources.GetAsync(id, ct) is { } source ? TypedResults.Ok(SourceResponse.From(source)) : TypedResults.NotFound();
+    public static async Task<Results<Ok<SourceResponse>, NotFound>> GetSource(Guid id, ClaimsPrincipal user, SourceService sources, CancellationToken ct) =>
+        await sources.GetAsync(id, ct) is { } source ? TypedResults.Ok(SourceResponse.From(source, MayChange(user))) : TypedResults.NotFound();
 
     /// <summary>Saves the source; its first check (the baseline, which reports nothing) is due at once.</summary>
     public static async Task<Results<Created<SourceResponse>, ValidationProblem>> CreateSource(
