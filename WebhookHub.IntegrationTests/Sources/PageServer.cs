@@ -20,6 +20,8 @@ public sealed class PageServer : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedRequest> _requests = new();
     private volatile string _html = "<html><body><main><p>Nothing yet.</p></main></body></html>";
     private volatile int _failWith;
+    private volatile int _retryAfterSeconds;
+    private volatile int _delayMs;
 
     private PageServer(WebApplication app) => _app = app;
 
@@ -49,8 +51,19 @@ public sealed class PageServer : IAsyncDisposable
     public void Serve(string mainHtml) =>
         Html = $"<html><head><title>Policy</title></head><body><nav><a href=\"/\">Home</a></nav><main>{mainHtml}</main><footer>© Gov</footer></body></html>";
 
-    /// <summary>Answers every request with this status (no body) until <see cref="Recover"/>; 0 serves the page.</summary>
-    public void FailWith(int statusCode) => _failWith = statusCode;
+    /// <summary>Answers every request with this status (no body, a <c>Retry-After</c> when given) until <see cref="Recover"/>.</summary>
+    public void FailWith(int statusCode, int? retryAfterSeconds = null)
+    {
+        _retryAfterSeconds = retryAfterSeconds ?? 0;
+        _failWith = statusCode;
+    }
+
+    /// <summary>How long every answer takes from now on (a slow site).</summary>
+    public TimeSpan Delay
+    {
+        get => TimeSpan.FromMilliseconds(_delayMs);
+        set => _delayMs = (int)value.TotalMilliseconds;
+    }
 
     public void Recover() => _failWith = 0;
 
@@ -65,9 +78,11 @@ public sealed class PageServer : IAsyncDisposable
     {
         _requests.Enqueue(new ReceivedRequest(DateTimeOffset.UtcNow, context.Request.Method, context.Request.Path.Value ?? "/",
             context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), []));
+        if (_delayMs > 0) await Task.Delay(_delayMs);
         if (_failWith != 0)
         {
             context.Response.StatusCode = _failWith;
+            if (_retryAfterSeconds > 0) context.Response.Headers.RetryAfter = _retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return;
         }
         var html = _html;

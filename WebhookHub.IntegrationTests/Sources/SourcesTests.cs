@@ -197,6 +197,23 @@ public sealed class SourcesTests(SourcesFixture fixture) : IClassFixture<Sources
     }
 
     [Fact]
+    public async Task A_scheduled_check_answered_503_with_retry_after_backs_off_at_least_that_long()
+    {
+        await using var page = await PageServer.StartAsync();
+        page.FailWith(503, retryAfterSeconds: 600);
+        using var admin = App.ApiClient();
+        var id = await CreateSourceAsync(admin, page.Url, NewRoute(), new() { ["isActive"] = true, ["intervalSeconds"] = 1 });
+
+        var source = await Eventually.Matches(() => admin.GetFromJsonAsync<JsonElement>($"/api/sources/{id}"),
+            s => s.GetProperty("consecutiveFailures").GetInt32() >= 1, "a scheduled check that failed");
+        Assert.Equal(1, source.GetProperty("consecutiveFailures").GetInt32());
+        Assert.Equal(503, source.GetProperty("lastStatusCode").GetInt32());
+        var wait = source.GetProperty("nextCheckAt").GetDateTime() - source.GetProperty("lastCheckedAt").GetDateTime();
+        Assert.InRange(wait, TimeSpan.FromSeconds(599), TimeSpan.FromSeconds(601));
+        Assert.Single(page.Requests);
+    }
+
+    [Fact]
     public async Task With_a_trigger_text_only_its_appearing_or_disappearing_is_reported()
     {
         await using var page = await PageServer.StartAsync();
@@ -229,12 +246,17 @@ public sealed class SourcesTests(SourcesFixture fixture) : IClassFixture<Sources
         var id = await CreateSourceAsync(admin, page.Url, route);
         Assert.Equal("baseline", (await CheckAsync(admin, id)).GetProperty("outcome").GetString());
 
+        // A slow site: both checks have read the source (and its latest snapshot) before either has the page, so both
+        // see the edit and race to store it.
+        page.Delay = TimeSpan.FromMilliseconds(300);
         for (var edit = 1; edit <= 3; edit++)
         {
             page.Serve(Fees.Replace("£100", $"£{100 + edit * 10}"));
             var checks = await Task.WhenAll(CheckAsync(admin, id), CheckAsync(admin, id));
             Assert.Single(checks, c => c.GetProperty("changed").GetBoolean());
+            Assert.Single(checks, c => c.GetProperty("outcome").GetString() == "unchanged");
             Assert.Equal(edit, await ChangesOnAsync(route));
+            Assert.Equal(1 + edit, (await admin.GetFromJsonAsync<JsonElement>($"/api/sources/{id}/snapshots")).GetProperty("total").GetInt32());
         }
     }
 
