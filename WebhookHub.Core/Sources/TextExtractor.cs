@@ -151,9 +151,10 @@ public static class TextExtractor
         else if (name == "li")
         {
             writer.Break();
-            writer.Inline("- ");
+            writer.Prefix("- ");
             WriteChildren(element, writer);
             writer.Break();
+            writer.Prefix("");
         }
         else if (name == "tr")
         {
@@ -190,15 +191,20 @@ public static class TextExtractor
     {
         private readonly List<string> _lines = [];
         private readonly StringBuilder _current = new();
+        private string _prefix = "";
 
         public void Inline(string text) => _current.Append(text);
+
+        /// <summary>Starts the next line that has text (a list item's first paragraph gets its marker).</summary>
+        public void Prefix(string prefix) => _prefix = prefix;
 
         public void Break()
         {
             var line = ChangeRules.Collapse(_current.ToString());
             _current.Clear();
-            // A list item with no text leaves only its marker.
-            if (line.Length > 0 && line != "-") _lines.Add(line);
+            if (line.Length == 0) return;
+            _lines.Add(_prefix + line);
+            _prefix = "";
         }
 
         public void Line(string prefix, string text)
