@@ -160,7 +160,9 @@ public sealed class PageFetcher : IDisposable
             // Like a browser, credentials stay with the site they were given for.
             if (!sameHostAsRequested && (name.Equals("Cookie", StringComparison.OrdinalIgnoreCase) || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))
                 continue;
-            message.Headers.Remove(name);
+            // The source's own Accept or User-Agent replaces ours; a header that cannot go on a GET (Content-Type…) is left out.
+            if (name.Equals("Accept", StringComparison.OrdinalIgnoreCase) || name.Equals("User-Agent", StringComparison.OrdinalIgnoreCase))
+                message.Headers.Remove(name);
             message.Headers.TryAddWithoutValidation(name, value);
         }
         if (!string.IsNullOrEmpty(request.ETag)) message.Headers.TryAddWithoutValidation("If-None-Match", request.ETag);

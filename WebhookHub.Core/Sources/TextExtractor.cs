@@ -57,7 +57,8 @@ public static class TextExtractor
         var charset = header?.CharSet?.Trim('"', '\'', ' ');
 
         if (mediaType == "application/pdf" || body.AsSpan().StartsWith("%PDF"u8)) return Pdf(body);
-        mediaType ??= LooksLikeMarkup(body) ? "text/html" : "text/plain";
+        // Servers that do not say, or say only "bytes", are sniffed the cheap way.
+        if (mediaType is null or "application/octet-stream") mediaType = LooksLikeMarkup(body) ? "text/html" : "text/plain";
         if (mediaType is "text/html" or "application/xhtml+xml")
             return Html(Decode(body, charset, scanMeta: true), includeSelectors, excludeSelectors);
         if (mediaType.StartsWith("text/", StringComparison.Ordinal))

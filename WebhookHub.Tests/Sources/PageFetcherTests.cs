@@ -236,6 +236,26 @@ public sealed class PageFetcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_host_that_does_not_resolve_says_so()
+    {
+        using var fetcher = Fetcher();
+        Assert.StartsWith("DNS lookup of no-such-host.invalid failed", (await fetcher.FetchAsync(Get("http://no-such-host.invalid/"))).Error);
+    }
+
+    [Fact]
+    public async Task The_sources_headers_are_sent_and_may_replace_accept_but_never_break_the_request()
+    {
+        using var fetcher = Fetcher();
+
+        var result = await fetcher.FetchAsync(Get(_server.Url(), headers: new() { ["Accept"] = "text/plain", ["Content-Type"] = "x/y", ["Cookie"] = "consent=yes" }));
+
+        Assert.Null(result.Error);
+        Assert.Equal("text/plain", _server.Requests[0]["Accept"]);
+        Assert.Equal("consent=yes", _server.Requests[0]["Cookie"]);
+        Assert.False(_server.Requests[0].ContainsKey("Content-Type"));
+    }
+
+    [Fact]
     public async Task Requests_to_one_host_start_at_least_the_minimum_apart_and_queue()
     {
         await using var other = await PageServer.StartAsync();
@@ -258,6 +278,22 @@ public sealed class PageFetcherTests : IAsyncLifetime
 
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Null((await third.WaitAsync(Patience)).Error);
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_redirect_to_the_same_host_follows_at_once_but_counts_as_its_latest_request()
+    {
+        _server.Handle = context => context.Request.Path == "/old" ? Redirect(context, "/new") : context.Response.WriteAsync("moved");
+        using var fetcher = Fetcher(minSecondsPerHost: 60);
+
+        Assert.Null((await fetcher.FetchAsync(Get(_server.Url("/old")))).Error);
+        var next = fetcher.FetchAsync(Get(_server.Url("/new")));
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.False(next.IsCompleted);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null((await next.WaitAsync(Patience)).Error);
         Assert.Equal(3, _server.Requests.Count);
     }
 

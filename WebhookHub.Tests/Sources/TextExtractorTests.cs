@@ -146,6 +146,13 @@ public sealed class TextExtractorTests
     }
 
     [Fact]
+    public void Undeclared_or_octet_stream_bodies_are_sniffed()
+    {
+        Assert.Equal("Hi", TextExtractor.Extract("  <p>Hi</p>"u8.ToArray(), "application/octet-stream", [], []).Text);
+        Assert.Equal("plain words", TextExtractor.Extract("plain words"u8.ToArray(), null, [], []).Text);
+    }
+
+    [Fact]
     public void Other_content_types_are_refused() =>
         Assert.Equal("unsupported content type image/png", TextExtractor.Extract([0x89, 0x50, 0x4E, 0x47], "image/png", [], []).Error);
 
