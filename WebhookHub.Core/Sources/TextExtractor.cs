@@ -96,7 +96,8 @@ public static class TextExtractor
                 return new ExtractResult(null, $"no element matches '{unmatched}'");
             // One selector group gives document order without duplicates; an element inside another match is already in its text.
             var matches = document.QuerySelectorAll(string.Join(", ", includeSelectors));
-            roots = matches.Where(m => !matches.Any(other => other != m && other.Contains(m))).ToList();
+            var matched = matches.ToHashSet();
+            roots = matches.Where(m => !Ancestors(m).Any(matched.Contains)).ToList();
         }
         else
         {
@@ -120,6 +121,11 @@ public static class TextExtractor
         if (document.Body is not { } body) return null;
         Remove(body.QuerySelectorAll(string.Join(", ", PageChrome)));
         return body;
+    }
+
+    private static IEnumerable<IElement> Ancestors(IElement element)
+    {
+        for (var parent = element.ParentElement; parent is not null; parent = parent.ParentElement) yield return parent;
     }
 
     private static void Remove(IEnumerable<IElement> elements)
