@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using WebhookHub.Core.Signing;
 using WebhookHub.Core.Sources;
 using WebhookHub.IntegrationTests.Infrastructure;
@@ -278,6 +279,18 @@ public sealed class SourcesTests(SourcesFixture fixture) : IClassFixture<Sources
         Assert.Equal(1, await ChangesOnAsync(route));
         var source = await admin.GetFromJsonAsync<JsonElement>($"/api/sources/{id}");
         Assert.True(source.GetProperty("nextCheckAt").GetDateTime() > source.GetProperty("lastCheckedAt").GetDateTime());
+
+        // The sweep runs every few seconds; its succeeded runs are kept minutes in Hangfire, not a day.
+        var storage = App.Services.GetRequiredService<Hangfire.JobStorage>();
+        string? sweepJob;
+        using (var connection = storage.GetConnection())
+            sweepJob = Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection)
+                .Single(j => j.Id == SourceCheckJobs.RecurringJobId).LastJobId;
+        Assert.NotNull(sweepJob);
+        await WaitForHangfireStateAsync(App, sweepJob, "Succeeded");
+        var expireAt = await Eventually.Matches(() => Task.FromResult(storage.GetMonitoringApi().JobDetails(sweepJob).ExpireAt),
+            at => at is not null, "the sweep job's expiry");
+        Assert.InRange(expireAt!.Value, DateTime.UtcNow, DateTime.UtcNow + ShortHistoryAttribute.Kept + TimeSpan.FromMinutes(1));
 
         // Switched off, it is left alone.
         var off = await admin.PutAsJsonAsync($"/api/sources/{id}", new { name = "off", url = page.Url, route, isActive = false });
