@@ -1,6 +1,8 @@
 using Hangfire;
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using WebhookHub.Core.Persistence;
 using WebhookHub.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -64,26 +66,28 @@ public sealed class RetryStormTests(ITestOutputHelper output)
             if (gaps[^1] > MaxGap)
             {
                 failures.Add($"round {round}: max gap {gaps[^1].TotalSeconds:0.0} s ({gaps.Count(g => g > MaxGap)} retries late)");
-                LogLatest(app, requests);
+                await LogLatestAsync(app, requests);
             }
         }
         Assert.True(failures.Count == 0, string.Join("; ", failures));
     }
 
-    /// <summary>Where the latest retry's time went: its Hangfire states, from the scheduler to the worker.</summary>
-    private void LogLatest(WebhookHubApp app, List<ReceivedRequest> requests)
+    /// <summary>Where the latest retry's time went: its attempts, and the states of the Hangfire jobs that made them.</summary>
+    private async Task LogLatestAsync(WebhookHubApp app, List<ReceivedRequest> requests)
     {
         var latest = requests.Where(r => r.Header("X-Webhook-Attempt") == "2").MaxBy(r => r.At)!;
+        var deliveryId = Guid.Parse(latest.Header("X-Webhook-Delivery"));
         var first = requests.Single(r => r.Header("X-Webhook-Delivery") == latest.Header("X-Webhook-Delivery") && r.Header("X-Webhook-Attempt") == "1");
+        string After(DateTime at) => $"+{(at - first.At.UtcDateTime).TotalSeconds:0.00} s";
+        using var scope = app.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>();
+        var delivery = await db.Deliveries.AsNoTracking().SingleAsync(d => d.Id == deliveryId);
+        var attempts = await db.Attempts.AsNoTracking().Where(a => a.DeliveryId == deliveryId).OrderBy(a => a.AttemptNumber).ToListAsync();
+        output.WriteLine($"  latest retry, delivery {deliveryId}: " + string.Join("; ", attempts.Select(a =>
+            $"attempt {a.AttemptNumber} ({a.Trigger}, job {a.HangfireJobId}) recorded {After(a.CreatedAt)}")));
         var monitoring = app.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        var jobIds = monitoring.ScheduledJobs(0, 10_000).Select(j => j.Key)
-            .Concat(monitoring.SucceededJobs(0, 10_000).Select(j => j.Key));
-        foreach (var jobId in jobIds)
-        {
-            var job = monitoring.JobDetails(jobId);
-            if (job?.Job?.Args.FirstOrDefault()?.ToString() != latest.Header("X-Webhook-Delivery")) continue;
-            output.WriteLine($"  latest retry, job {jobId}, after its attempt 1: " + string.Join(" | ", job.History.OrderBy(h => h.CreatedAt)
-                .Select(h => $"{h.StateName} +{(h.CreatedAt - first.At.UtcDateTime).TotalSeconds:0.00} s {h.Reason}")));
-        }
+        foreach (var jobId in attempts.Select(a => a.HangfireJobId).Append(delivery.HangfireJobId).OfType<string>().Distinct())
+            output.WriteLine($"    job {jobId}: " + string.Join(" | ", (monitoring.JobDetails(jobId)?.History ?? []).OrderBy(h => h.CreatedAt)
+                .Select(h => $"{h.StateName} {After(h.CreatedAt)} {h.Reason}")));
     }
 }

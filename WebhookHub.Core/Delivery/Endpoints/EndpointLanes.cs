@@ -110,8 +110,12 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
         var now = time.GetUtcNow().UtcDateTime;
         var host = HostOf(webhook.Url);
         {
-            if (_inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId))
-                return new Admission.Wait(now + TimeSpan.FromSeconds(options.Value.Delivery.TimeoutSeconds), "This delivery is already being attempted.");
+            // Another attempt of it is on the wire: it is answered or timed out by its own deadline, not a whole timeout from now.
+            if (_inFlight.TryGetValue(deliveryId, out var sending))
+                return new Admission.Wait(now + TimeSpan.FromSeconds(options.Value.Delivery.TimeoutSeconds) - time.GetElapsedTime(sending.StartedAt)
+                    + TimeSpan.FromSeconds(1), "This delivery is already being attempted.");
+            if (_waiting.Contains(deliveryId))
+                return new Admission.Wait(now + MaxLaneWait, "This delivery is already waiting for a slot in its lane.");
             // Answered, and its save takes milliseconds: look again in a second, not after a whole timeout.
             if (_recording.Contains(deliveryId))
                 return new Admission.Wait(now + TimeSpan.FromSeconds(1), "This delivery's last attempt is still being saved.");
