@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Playwright;
 using WebhookHub.IntegrationTests.Infrastructure;
@@ -100,6 +102,45 @@ public sealed class SourcesPageTests(SourcesBrowserFixture fixture) : IClassFixt
         var row = page.Locator("tr").Filter(new() { HasText = "Visa fees page" });
         await Expect(row.GetByTestId("source-health")).ToHaveTextAsync("healthy");
         await Infrastructure.Browser.ScreenshotAsync(page, "sources-1280");
+        await page.GotoAsync("/monitoring");
+        await Expect(page.GetByTestId("sources-all-healthy")).ToContainTextAsync("All 1 source healthy");
+    }
+}
+
+/// <summary>A source whose page fails: the list and the monitoring panel show its error, and both clear when it recovers.</summary>
+public sealed class SourcesPageHealthTests(SourcesBrowserFixture fixture) : IClassFixture<SourcesBrowserFixture>
+{
+    [Fact]
+    public async Task A_failing_source_shows_its_error_on_the_list_and_on_monitoring_until_it_recovers()
+    {
+        SetDefaultExpectTimeout(20_000);
+        var failing = true;
+        await using var site = await TestReceiver.StartAsync();
+        site.Respond((_, _) => Volatile.Read(ref failing)
+            ? Results.Text("down for maintenance", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Content("<html><body><main><p>Fees: £490</p></main></body></html>", "text/html; charset=utf-8"));
+        using var api = fixture.App.ApiClient();
+        var created = await api.PostAsJsonAsync("/api/sources", new { name = "Broken page", url = site.Url("/fees"), route = "uk-fees", intervalSeconds = 86400 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var page = await fixture.Browser.NewSignedInPageAsync(fixture.App.BaseAddress);
+        await page.GotoAsync("/sources");
+        var row = page.Locator("tr").Filter(new() { HasText = "Broken page" });
+        await row.GetByRole(AriaRole.Button, new() { Name = "Check now" }).ClickAsync();
+        await Expect(page.GetByText("Check of \"Broken page\" failed: HTTP 503")).ToBeVisibleAsync();
+        await Expect(row.GetByTestId("source-health")).ToContainTextAsync("failure"); // the sweep may have failed once too
+        await Expect(row).ToContainTextAsync("HTTP 503");
+
+        await page.GotoAsync("/monitoring");
+        var failingRow = page.GetByTestId("failing-source");
+        await Expect(failingRow).ToContainTextAsync("Broken page");
+        await Expect(failingRow).ToContainTextAsync("HTTP 503");
+        await Infrastructure.Browser.ScreenshotAsync(page, "monitoring-sources-failing-1280");
+
+        Volatile.Write(ref failing, false);
+        await failingRow.GetByRole(AriaRole.Link, new() { Name = "Broken page" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Check now" }).ClickAsync();
+        await Expect(page.GetByTestId("source-summary").GetByTestId("source-health")).ToHaveTextAsync("healthy");
         await page.GotoAsync("/monitoring");
         await Expect(page.GetByTestId("sources-all-healthy")).ToContainTextAsync("All 1 source healthy");
     }
