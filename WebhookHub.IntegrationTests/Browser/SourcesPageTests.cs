@@ -97,6 +97,9 @@ public sealed class SourcesPageTests(SourcesBrowserFixture fixture) : IClassFixt
         await Expect(diff.Locator("td[data-side=new][data-change=unchanged]").Filter(new() { HasText = "Health surcharge" })).ToHaveCountAsync(1);
         await Expect(page.GetByTestId("snapshot-row")).ToHaveCountAsync(2);
         await Infrastructure.Browser.ScreenshotAsync(page, "source-details-1280");
+        await page.SetViewportSizeAsync(390, 844);
+        await Infrastructure.Browser.ScreenshotAsync(page, "source-details-390");
+        await page.SetViewportSizeAsync(1280, 900);
 
         await page.GotoAsync("/sources");
         var row = page.Locator("tr").Filter(new() { HasText = "Visa fees page" });
