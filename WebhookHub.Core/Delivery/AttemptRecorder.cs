@@ -38,7 +38,10 @@ public sealed partial class AttemptRecorder(
 
     /// <param name="followUps">Create the retry (or dead-letter) job of every delivery not yet delivered; a retry job's own
     /// attempt is followed up by Hangfire instead.</param>
-    internal async Task<List<DeliveryAttempt>> RecordAsync(WebhookEvent evt, List<SentAttempt> batch, string? jobId, bool followUps, CancellationToken ct)
+    /// <param name="saved">Called once the rows are committed, before the follow-up jobs are created (which can take seconds
+    /// for a large batch, and the first of them may already be running).</param>
+    internal async Task<List<DeliveryAttempt>> RecordAsync(WebhookEvent evt, List<SentAttempt> batch, string? jobId, bool followUps, CancellationToken ct,
+        Action? saved = null)
     {
         var now = Now;
         var attempts = new List<DeliveryAttempt>(batch.Count);
@@ -60,6 +63,7 @@ public sealed partial class AttemptRecorder(
             await rollups.AddAsync(Rollup.Of(attempts), ct);
             await transaction.CommitAsync(ct);
         }, ct);
+        saved?.Invoke();
 
         var events = new List<IDeliveryEvent>(attempts.Count);
         foreach (var attempt in attempts)

@@ -143,8 +143,10 @@ public sealed partial class AttemptRunner(
             if (!more) break;
             batch.Clear();
             while (reader.TryRead(out var sent)) batch.Add(sent);
-            try { recorded.AddRange(await recorder.RecordAsync(evt, batch, jobId, followUps, ct)); }
-            finally { lanes.Recorded(batch.Select(b => b.Delivery.Id)); }
+            var ids = batch.Select(b => b.Delivery.Id).ToList();
+            // Released as soon as the rows are saved: a retry job created for this batch may start before the rest of its follow-ups exist.
+            try { recorded.AddRange(await recorder.RecordAsync(evt, batch, jobId, followUps, ct, saved: () => lanes.Recorded(ids))); }
+            finally { lanes.Recorded(ids); }
             await ParkAsync(parked, ct);
         }
         await ParkAsync(parked, ct);

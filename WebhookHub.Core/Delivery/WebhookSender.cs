@@ -125,15 +125,18 @@ public sealed class WebhookSender(IHttpClientFactory clients, RetryPolicy retryP
         return inner is null ? $"Network error: {e.Message}" : $"Network error: {e.Message} ({inner})";
     }
 
-    private static RefusedAddressException? FindRefusal(Exception e)
+    internal static RefusedAddressException? FindRefusal(Exception e)
     {
         for (Exception? current = e; current is not null; current = current.InnerException)
             if (current is RefusedAddressException refused) return refused;
         return null;
     }
 
-    /// <summary>Resolves the host and connects only to addresses the policy allows (DNS may have changed since the URL was saved).</summary>
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken ct)
+    /// <summary>
+    /// Resolves the host and connects only to addresses the policy allows (DNS may have changed since the URL was saved).
+    /// Shared with <see cref="Sources.PageFetcher"/>: a watched page is held to the same policy as a webhook.
+    /// </summary>
+    internal static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken ct)
     {
         var host = context.DnsEndPoint.Host;
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);

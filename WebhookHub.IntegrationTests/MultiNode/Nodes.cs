@@ -12,46 +12,51 @@ using WebhookHub.IntegrationTests.Infrastructure;
 namespace WebhookHub.IntegrationTests.MultiNode;
 
 /// <summary>
-/// Two app processes on one data directory, so one PostgreSQL database: <see cref="Web"/> (named <c>web-a</c>) serves
-/// the browser and the hub clients, <see cref="Worker"/> (<c>worker-b</c>) makes the deliveries. Their roles are
-/// <see cref="WebRole"/> and <see cref="WorkerRole"/>.
+/// App processes on one data directory, so one PostgreSQL database: <see cref="Web"/> (named <c>web-a</c>) serves
+/// the browser, the API and the hub clients; <see cref="Workers"/> (<c>worker-1</c>, <c>worker-2</c>…) claim and make the
+/// deliveries. Their roles are <see cref="WebRole"/> and <see cref="WorkerRole"/>.
 /// </summary>
 public sealed class Nodes : IAsyncDisposable
 {
-    public const string WebNode = "web-a", WorkerNode = "worker-b";
+    public const string WebNode = "web-a";
 
     /// <summary>The web node makes no attempts: every event it shows of a delivery came over the events bridge.</summary>
     public const string WebRole = "Web", WorkerRole = "Worker";
 
+    public static string WorkerNode(int n) => $"worker-{n}";
+
     private readonly string _data;
 
-    private Nodes(string data, AppProcess web, AppProcess worker)
+    private Nodes(string data, AppProcess web, IReadOnlyList<AppProcess> workers)
     {
         _data = data;
         Web = web;
-        Worker = worker;
+        Workers = workers;
     }
 
     public AppProcess Web { get; }
-    public AppProcess Worker { get; }
+    public IReadOnlyList<AppProcess> Workers { get; }
+    public AppProcess Worker => Workers[0];
 
-    /// <summary>Where policy changes are posted: the web node stores them, the worker claims and delivers them.</summary>
+    /// <summary>Where policy changes are posted: the web node stores them, the workers claim and deliver them.</summary>
     public AppProcess Ingest => Web;
 
     public string DataDirectory => _data;
 
-    public static async Task<Nodes> StartAsync()
+    public static async Task<Nodes> StartAsync(int workers = 1)
     {
         var data = Path.Combine(Path.GetTempPath(), "webhookhub-nodes", Guid.NewGuid().ToString("n"));
-        // One after the other: the first migrates the database and makes the admin, the second finds them.
+        // The web node first: it migrates the database and makes the admin; the workers then start together.
         var web = await AppProcess.StartAsync(data, TestDatabase.PrepareProcess(data, Settings(WebNode, WebRole)));
+        var starting = Enumerable.Range(1, workers)
+            .Select(n => AppProcess.StartAsync(data, TestDatabase.PrepareProcess(data, Settings(WorkerNode(n), WorkerRole)))).ToList();
         try
         {
-            var worker = await AppProcess.StartAsync(data, TestDatabase.PrepareProcess(data, Settings(WorkerNode, WorkerRole)));
-            return new Nodes(data, web, worker);
+            return new Nodes(data, web, await Task.WhenAll(starting));
         }
         catch
         {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully)) await started.Result.DisposeAsync();
             await web.DisposeAsync();
             await TestDatabase.DropAsync(data);
             throw;
@@ -145,7 +150,7 @@ public sealed class Nodes : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Web.DisposeAsync();
-        await Worker.DisposeAsync();
+        foreach (var worker in Workers) await worker.DisposeAsync();
         try { Directory.Delete(_data, recursive: true); }
         catch (IOException) { } // includes a directory already gone
         await TestDatabase.DropAsync(_data);

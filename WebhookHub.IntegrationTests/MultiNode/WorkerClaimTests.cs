@@ -13,18 +13,13 @@ namespace WebhookHub.IntegrationTests.MultiNode;
 /// </summary>
 public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "webhookhub-nodes", Guid.NewGuid().ToString("n"));
+    private Nodes _nodes = null!;
     private TestReceiver _receiver = null!;
-    private readonly List<AppProcess> _nodes = [];
 
     /// <summary>Every (change id, path) the receiver got, with how many times.</summary>
     private readonly ConcurrentDictionary<(string Change, string Path), int> _received = new();
 
-    private static readonly Dictionary<string, string> Settings = new()
-    {
-        ["WebhookHub__Api__RequestsPerSecond"] = "10000",
-        ["WebhookHub__Api__Burst"] = "10000",
-    };
+    private string Data => _nodes.DataDirectory;
 
     public async Task InitializeAsync()
     {
@@ -39,7 +34,8 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
     [PostgresOnlyFact("several nodes share one PostgreSQL database")]
     public async Task Two_workers_share_1000_changes_to_20_webhooks_and_deliver_each_exactly_once()
     {
-        var (web, workers) = await StartClusterAsync(workers: 2);
+        _nodes = await Nodes.StartAsync(workers: 2);
+        var (web, workers) = (_nodes.Web, _nodes.Workers);
         var paths = await CreateWebhooksAsync(web, 20);
 
         var posted = Stopwatch.StartNew();
@@ -52,11 +48,11 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
 
         var twice = expected.Where(k => _received[k] > 1).ToList();
         Assert.True(twice.Count == 0, $"{twice.Count} deliveries arrived more than once, e.g. {string.Join(", ", twice.Take(3))}");
-        await Eventually.True(() => Hub.Scalar(_data, "SELECT count(*) FROM deliveries WHERE status = 'success'") == expected.Count,
+        await Eventually.True(() => Hub.Scalar(Data, "SELECT count(*) FROM deliveries WHERE status = 'success'") == expected.Count,
             "every delivery recorded as successful once", TimeSpan.FromSeconds(30),
-            () => $"{Hub.Scalar(_data, "SELECT count(*) FROM deliveries WHERE status = 'success'")} successful of {expected.Count}");
-        Assert.Equal(expected.Count, Hub.Scalar(_data, "SELECT count(*) FROM deliveries"));
-        Assert.Equal(0, Hub.Scalar(_data, "SELECT count(*) FROM policy_changes WHERE fan_out_owner IS NOT NULL OR fanned_out_at IS NULL"));
+            () => $"{Hub.Scalar(Data, "SELECT count(*) FROM deliveries WHERE status = 'success'")} successful of {expected.Count}");
+        Assert.Equal(expected.Count, Hub.Scalar(Data, "SELECT count(*) FROM deliveries"));
+        Assert.Equal(0, Hub.Scalar(Data, "SELECT count(*) FROM policy_changes WHERE fan_out_owner IS NOT NULL OR fanned_out_at IS NULL"));
 
         // Each node's /metrics counts only its own attempts: together they are every attempt, and both did a share.
         var perNode = new List<double>();
@@ -70,7 +66,8 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
     [PostgresOnlyFact("several nodes share one PostgreSQL database")]
     public async Task A_worker_killed_mid_load_loses_nothing_and_the_other_takes_its_claims_within_30_s()
     {
-        var (web, workers) = await StartClusterAsync(workers: 2);
+        _nodes = await Nodes.StartAsync(workers: 2);
+        var (web, workers) = (_nodes.Web, _nodes.Workers);
         var paths = await CreateWebhooksAsync(web, 10);
         // Answers take 100-200 ms, so a worker always holds claims with sends out: the kill lands mid-flight. (With
         // instant answers a quiet machine delivered everything before the test could look.)
@@ -87,7 +84,7 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
             () => $"{_received.Count} received");
         var victim = workers[0];
         var killedAttempts = await AttemptsCountedByAsync(victim);
-        var claimedByVictim = Hub.Scalar(_data, "SELECT count(*) FROM policy_changes WHERE fan_out_owner = 'worker-1'");
+        var claimedByVictim = Hub.Scalar(Data, "SELECT count(*) FROM policy_changes WHERE fan_out_owner = '{Nodes.WorkerNode(1)}'");
         victim.Kill();
         var killed = Stopwatch.StartNew();
         var owed = expected.Count(k => !_received.ContainsKey(k));
@@ -100,25 +97,9 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"all {expected.Count} received {recovered.TotalSeconds:0.0} s after the kill; "
             + $"{expected.Count(k => _received[k] > 1)} received twice (in flight at the kill: at least once)");
         Assert.True(recovered < TimeSpan.FromSeconds(30), $"the surviving worker took {recovered.TotalSeconds:0.0} s to finish the dead one's work");
-        await Eventually.True(() => Hub.Scalar(_data, "SELECT count(*) FROM deliveries WHERE status = 'success'") == expected.Count,
+        await Eventually.True(() => Hub.Scalar(Data, "SELECT count(*) FROM deliveries WHERE status = 'success'") == expected.Count,
             "every delivery recorded as successful", TimeSpan.FromSeconds(30),
-            () => $"{Hub.Scalar(_data, "SELECT count(*) FROM deliveries WHERE status = 'success'")} successful of {expected.Count}");
-    }
-
-    /// <summary>One web node, then the workers (after the web node has migrated the database and bootstrapped the admin).</summary>
-    private async Task<(AppProcess Web, List<AppProcess> Workers)> StartClusterAsync(int workers)
-    {
-        var web = await StartNodeAsync("web", "web-1");
-        var started = await Task.WhenAll(Enumerable.Range(1, workers).Select(i => StartNodeAsync("worker", $"worker-{i}")));
-        return (web, started.ToList());
-    }
-
-    private async Task<AppProcess> StartNodeAsync(string role, string nodeId)
-    {
-        var settings = new Dictionary<string, string>(Settings) { ["WebhookHub__Role"] = role, ["WebhookHub__NodeId"] = nodeId };
-        var node = await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, settings));
-        lock (_nodes) _nodes.Add(node);
-        return node;
+            () => $"{Hub.Scalar(Data, "SELECT count(*) FROM deliveries WHERE status = 'success'")} successful of {expected.Count}");
     }
 
     private async Task<List<string>> CreateWebhooksAsync(AppProcess web, int count)
@@ -151,10 +132,7 @@ public sealed class WorkerClaimTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes) await node.DisposeAsync();
+        if (_nodes is not null) await _nodes.DisposeAsync();
         await _receiver.DisposeAsync();
-        try { Directory.Delete(_data, recursive: true); }
-        catch (IOException) { } // also: never created
-        await TestDatabase.DropAsync(_data);
     }
 }

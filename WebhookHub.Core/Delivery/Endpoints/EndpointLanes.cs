@@ -110,8 +110,11 @@ public sealed class EndpointLanes(CircuitBreaker breaker, IOptions<WebhookHubOpt
         var now = time.GetUtcNow().UtcDateTime;
         var host = HostOf(webhook.Url);
         {
-            if (_inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId) || _recording.Contains(deliveryId))
+            if (_inFlight.ContainsKey(deliveryId) || _waiting.Contains(deliveryId))
                 return new Admission.Wait(now + TimeSpan.FromSeconds(options.Value.Delivery.TimeoutSeconds), "This delivery is already being attempted.");
+            // Answered, and its save takes milliseconds: look again in a second, not after a whole timeout.
+            if (_recording.Contains(deliveryId))
+                return new Admission.Wait(now + TimeSpan.FromSeconds(1), "This delivery's last attempt is still being saved.");
             var lane = LaneOf(webhook.Id);
             var probe = false;
             if (use == LaneUse.Delivery)
