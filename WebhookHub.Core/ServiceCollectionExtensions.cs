@@ -104,6 +104,12 @@ public static class ServiceCollectionExtensions
         services.AddScoped<RetentionJob>();
         services.AddScoped<DeliveryRecovery>();
         services.AddScoped<OverdueRetrySweep>();
+        // Sources (issue 17): pages WebhookHub watches itself. The fetcher is one per process: its per-host spacing
+        // is this node's memory of when it last asked each site.
+        services.AddSingleton<Sources.PageFetcher>();
+        services.AddScoped<Sources.SourceService>();
+        services.AddScoped<Sources.SourceChecker>();
+        services.AddScoped<Sources.SourceCheckJobs>();
         return services;
     }
 

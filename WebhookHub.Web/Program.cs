@@ -13,6 +13,7 @@ using WebhookHub.Web.Features.Health;
 using WebhookHub.Web.Features.Metrics;
 using WebhookHub.Web.Features.Monitoring;
 using WebhookHub.Web.Features.PolicyChanges;
+using WebhookHub.Web.Features.Sources;
 using WebhookHub.Web.Features.Users;
 using WebhookHub.Web.Features.Webhooks;
 using WebhookHub.Web.Hosting;
@@ -77,6 +78,7 @@ if (app.Services.GetRequiredService<IOptions<WebhookHubOptions>>().Value.Role.Se
     app.MapApiKeysApi();
     app.MapWebhooksApi();
     app.MapPolicyChangesApi();
+    app.MapSourcesApi();
     app.MapDeliveriesApi();
     app.MapDeadLettersApi();
     app.MapMonitoringApi();

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Events;
 using WebhookHub.Core.Identity;
+using WebhookHub.Core.Sources;
 using WebhookHub.Core.Webhooks;
 
 namespace WebhookHub.Core.Persistence;
@@ -21,6 +22,9 @@ public sealed class WebhookHubDbContext(DbContextOptions<WebhookHubDbContext> op
     public DbSet<Rollup> Rollups => Set<Rollup>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+    public DbSet<Source> Sources => Set<Source>();
+    public DbSet<SourceCheck> SourceChecks => Set<SourceCheck>();
+    public DbSet<SourceSnapshot> SourceSnapshots => Set<SourceSnapshot>();
 
     /// <summary>The Data Protection key ring on PostgreSQL, shared by every node (on SQLite the keys stay in files).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using WebhookHub.Core;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Persistence;
+using WebhookHub.Core.Sources;
 
 namespace WebhookHub.Web.Hosting;
 
@@ -56,8 +57,9 @@ public static class HangfireSetup
 
     /// <summary>
     /// Before the Hangfire server starts: hand back to Hangfire whatever a crash left owed (see
-    /// <see cref="DeliveryRecovery"/>), and register the recurring retention purge. Not on a web node: it runs no
-    /// background work, and the workers on the shared database recover it.
+    /// <see cref="DeliveryRecovery"/>), and register the recurring retention purge and the sources' check sweep
+    /// (<see cref="SourceCheckJobs"/>). Not on a web node: it runs no background work, and the workers on the shared
+    /// database recover it.
     /// </summary>
     public static async Task PrepareBackgroundWorkAsync(this IServiceProvider services, CancellationToken ct = default)
     {
@@ -69,6 +71,8 @@ public static class HangfireSetup
             await scope.ServiceProvider.GetRequiredService<DeliveryRecovery>().RunAsync(jobStore.LiveJobIds(), ct);
         services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<RetentionJob>(
             RetentionJob.RecurringJobId, j => j.PurgeAsync(CancellationToken.None), options.Retention.Cron);
+        services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<SourceCheckJobs>(
+            SourceCheckJobs.RecurringJobId, j => j.EnqueueDueAsync(CancellationToken.None), SourceCheckJobs.SweepCron);
     }
 
     public static void MapHangfireSetup(this IEndpointRouteBuilder app) =>
