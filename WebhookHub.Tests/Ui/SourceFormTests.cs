@@ -74,7 +74,7 @@ public sealed class SourceFormTests : BunitContext, IAsyncLifetime
             ["route"] = "route must be at most 200 characters",
             ["intervalSeconds"] = "intervalSeconds must be at least 60",
             ["includeSelectors"] = "'main >' is not a valid CSS selector",
-            ["excludeSelectors[1]"] = "'##x' is not a valid CSS selector",
+            ["excludeSelectors[1]"] = "excludeSelectors[1]: '##x' is not a valid CSS selector",
             ["ignorePatterns"] = "'(' is not a valid regular expression",
             ["triggerText"] = "triggerText must be at most 500 characters",
             ["headers"] = "Host may not be set",
@@ -87,7 +87,7 @@ public sealed class SourceFormTests : BunitContext, IAsyncLifetime
         Assert.Equal("Route must be at most 200 characters", HelperOf(form, "source-route"));
         Assert.Equal("IntervalSeconds must be at least 60", HelperOf(form, "source-interval"));
         Assert.Equal("'main >' is not a valid CSS selector", HelperOf(form, "source-include"));
-        Assert.Equal("'##x' is not a valid CSS selector", HelperOf(form, "source-exclude"));
+        Assert.Equal("Line 2: '##x' is not a valid CSS selector", HelperOf(form, "source-exclude"));
         Assert.Equal("'(' is not a valid regular expression", HelperOf(form, "source-ignore"));
         Assert.Equal("TriggerText must be at most 500 characters", HelperOf(form, "source-trigger"));
         Assert.Equal("Host may not be set", HelperOf(form, "source-headers"));
@@ -189,5 +189,21 @@ public sealed class SourceFormTests : BunitContext, IAsyncLifetime
         Assert.Equal("en-GB", input.Headers!["Accept-Language"]);
         Assert.Equal("fee", input.TriggerText);
         Assert.False(input.IsActive);
+    }
+
+    [Fact]
+    public void A_refused_rule_is_named_by_its_line_in_the_text_area_blank_lines_counted()
+    {
+        _serverErrors = new Dictionary<string, string>
+        {
+            ["ignorePatterns[1]"] = "ignorePatterns[1]: Not a valid regular expression: Invalid pattern '(' at offset 1.",
+            ["includeSelectors[0]"] = "includeSelectors[0] must not be empty.",
+        };
+        var form = Type(FilledForm(), "source-ignore", "^Updated\n\n  (  \n");
+        Click(form, "Create source");
+
+        form.WaitForAssertion(() => Assert.Equal("Line 3: Not a valid regular expression: Invalid pattern '(' at offset 1.", HelperOf(form, "source-ignore")));
+        Assert.Equal("Line 1 must not be empty.", HelperOf(form, "source-include"));
+        Assert.Equal(["^Updated", "("], _saved.Single().IgnorePatterns!);
     }
 }
