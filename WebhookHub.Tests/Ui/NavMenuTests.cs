@@ -32,4 +32,12 @@ public sealed class NavMenuTests : BunitContext
         Assert.DoesNotContain(menu.FindAll("a"), a => a.GetAttribute("href") == "/deliveries");
         Assert.Contains(menu.FindAll("a"), a => a.GetAttribute("href") == "/webhooks");
     }
+
+    [Fact]
+    public void Everyone_signed_in_sees_the_sources_link()
+    {
+        AddAuthorization().SetAuthorized("customer@test.local").SetRoles("Customer");
+        var menu = Render<NavMenu>();
+        Assert.Contains(menu.FindAll("a"), a => a.GetAttribute("href") == "/sources" && a.TextContent.Contains("Sources"));
+    }
 }
