@@ -29,9 +29,6 @@ public static class SourcesApi
     /// <summary>What a reader who may not change sources sees instead of a header's value.</summary>
     public const string HiddenValue = "***";
 
-    /// <summary>Admins and Reporters create, change and check sources; everyone else who may read them sees no header values.</summary>
-    public static bool MayChange(ClaimsPrincipal user) => user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Reporter);
-
     /// <summary>What "check now" came to: <see cref="Changed"/> with the policy change it reported, or why not.</summary>
     public sealed record CheckNowResponse(bool Changed, Guid? PolicyChangeId, int? StatusCode, string? Error, SourceCheckOutcome Outcome);
 
@@ -70,10 +67,10 @@ public static class SourcesApi
     }
 
     public static async Task<Ok<List<SourceResponse>>> ListSources(ClaimsPrincipal user, SourceService sources, CancellationToken ct) =>
-        TypedResults.Ok((await sources.ListAsync(ct)).Select(s => SourceResponse.From(s, MayChange(user))).ToList());
+        TypedResults.Ok((await sources.ListAsync(ct)).Select(s => SourceResponse.From(s, SourceAccess.MayEdit(user))).ToList());
 
     public static async Task<Results<Ok<SourceResponse>, NotFound>> GetSource(Guid id, ClaimsPrincipal user, SourceService sources, CancellationToken ct) =>
-        await sources.GetAsync(id, ct) is { } source ? TypedResults.Ok(SourceResponse.From(source, MayChange(user))) : TypedResults.NotFound();
+        await sources.GetAsync(id, ct) is { } source ? TypedResults.Ok(SourceResponse.From(source, SourceAccess.MayEdit(user))) : TypedResults.NotFound();
 
     /// <summary>Saves the source; its first check (the baseline, which reports nothing) is due at once.</summary>
     public static async Task<Results<Created<SourceResponse>, ValidationProblem>> CreateSource(
