@@ -35,6 +35,10 @@ run() {
     [ "$code" -eq 0 ] || { echo "$label: no test summary (host failure)"; failed=$((failed + 1)); }
   else
     failed=$((failed + $(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")))
+    # A run whose tests all passed can still fail (a class fixture's cleanup threw): count it, so the last line agrees with the exit code.
+    if [ "$code" -ne 0 ] && grep -qE "Failed: +0," <<<"$summary"; then
+      echo "$label: every test passed but the run failed (see 'Cleanup Failure' above)"; failed=$((failed + 1))
+    fi
     passed=$((passed + $(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")))
     skipped=$((skipped + $(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")))
   fi
