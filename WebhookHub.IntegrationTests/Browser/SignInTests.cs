@@ -3,9 +3,14 @@ using WebhookHub.IntegrationTests.Infrastructure;
 namespace WebhookHub.IntegrationTests.Browser;
 
 /// <summary>One app and one Chromium for the class; each test opens its own browser context (own cookies).</summary>
-public sealed class BrowserFixture : IAsyncLifetime
+public class BrowserFixture : IAsyncLifetime
 {
-    public WebhookHubApp App { get; } = new();
+    public BrowserFixture() : this(null) { }
+
+    /// <param name="settings">The app's settings beside the tests' defaults, for a class that needs its own.</param>
+    protected BrowserFixture(IDictionary<string, string?>? settings) => App = new WebhookHubApp(settings);
+
+    public WebhookHubApp App { get; }
     public Infrastructure.Browser Browser { get; private set; } = null!;
 
     public async Task InitializeAsync()

@@ -11,24 +11,7 @@ namespace WebhookHub.IntegrationTests.Browser;
 /// One app that fetches a host as often as a test asks: the preview and two checks of the same page come seconds apart,
 /// inside the production per-host minimum.
 /// </summary>
-public sealed class SourcesBrowserFixture : IAsyncLifetime
-{
-    public WebhookHubApp App { get; } = new(new Dictionary<string, string?> { ["WebhookHub:Sources:MinSecondsPerHost"] = "0" });
-
-    public Infrastructure.Browser Browser { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        _ = App.BaseAddress;
-        Browser = await Infrastructure.Browser.LaunchAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Browser.DisposeAsync();
-        await App.DisposeAsync();
-    }
-}
+public sealed class SourcesBrowserFixture() : BrowserFixture(new Dictionary<string, string?> { ["WebhookHub:Sources:MinSecondsPerHost"] = "0" });
 
 public sealed class SourcesPageTests(SourcesBrowserFixture fixture) : IClassFixture<SourcesBrowserFixture>
 {
