@@ -63,7 +63,9 @@ public sealed class RetentionTests(ITestOutputHelper output)
             Assert.Equal(1, await db.PolicyChanges.CountAsync());
         }
 
+        // Registered beside start-up (RecurringJobsRegistration), so waited for.
         using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        await Eventually.True(() => connection.GetRecurringJobs().Any(j => j.Id == RetentionJob.RecurringJobId), "the purge's recurring job");
         var recurring = Assert.Single(connection.GetRecurringJobs(), j => j.Id == RetentionJob.RecurringJobId);
         Assert.Equal(nameof(RetentionJob.PurgeAsync), recurring.Job.Method.Name);
     }

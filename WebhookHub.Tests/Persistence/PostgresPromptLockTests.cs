@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hangfire.PostgreSql;
+using Hangfire.Storage;
 using Hangfire.PostgreSql.Factories;
 using WebhookHub.Core.Persistence.Postgres;
 using Xunit.Abstractions;
@@ -55,7 +56,7 @@ public sealed class PostgresPromptLockTests(PostgresDatabase database, ITestOutp
         using var waiter = storage.GetConnection();
         using var held = holder.AcquireDistributedLock("lock:busy", TimeSpan.FromSeconds(1));
         var started = Stopwatch.GetTimestamp();
-        Assert.Throws<PostgreSqlDistributedLockException>(() => waiter.AcquireDistributedLock("lock:busy", TimeSpan.FromMilliseconds(400)));
+        Assert.Throws<DistributedLockTimeoutException>(() => waiter.AcquireDistributedLock("lock:busy", TimeSpan.FromMilliseconds(400)));
         Assert.InRange(Stopwatch.GetElapsedTime(started), TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(5));
     }
 }

@@ -43,6 +43,8 @@ public static class HangfireSetup
                 server.ServerCheckInterval = TimeSpan.FromSeconds(30);
                 server.ServerTimeout = TimeSpan.FromMinutes(1);
             });
+        if (options.Role.RunsBackgroundWork())
+            services.AddHostedService<RecurringJobsRegistration>();
 
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireRole(Core.Identity.Roles.Admin));
@@ -57,9 +59,8 @@ public static class HangfireSetup
 
     /// <summary>
     /// Before the Hangfire server starts: hand back to Hangfire whatever a crash left owed (see
-    /// <see cref="DeliveryRecovery"/>), and register the recurring retention purge and the sources' check sweep
-    /// (<see cref="SourceCheckJobs"/>). Not on a web node: it runs no background work, and the workers on the shared
-    /// database recover it.
+    /// <see cref="DeliveryRecovery"/>). The recurring jobs are registered beside start-up (<see cref="RecurringJobsRegistration"/>).
+    /// Not on a web node: it runs no background work, and the workers on the shared database recover it.
     /// </summary>
     public static async Task PrepareBackgroundWorkAsync(this IServiceProvider services, CancellationToken ct = default)
     {
@@ -69,10 +70,6 @@ public static class HangfireSetup
         jobStore.HandBackWorkOfDeadProcess();
         await using (var scope = services.CreateAsyncScope())
             await scope.ServiceProvider.GetRequiredService<DeliveryRecovery>().RunAsync(jobStore.LiveJobIds(), ct);
-        services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<RetentionJob>(
-            RetentionJob.RecurringJobId, j => j.PurgeAsync(CancellationToken.None), options.Retention.Cron);
-        services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<SourceCheckJobs>(
-            SourceCheckJobs.RecurringJobId, j => j.EnqueueDueAsync(CancellationToken.None), SourceCheckJobs.SweepCron);
     }
 
     public static void MapHangfireSetup(this IEndpointRouteBuilder app) =>

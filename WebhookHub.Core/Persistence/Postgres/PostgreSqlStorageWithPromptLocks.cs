@@ -16,6 +16,10 @@ namespace WebhookHub.Core.Persistence.Postgres;
 /// second) saw retries come 4–5 s after a 1 s schedule. A fix in the package: a short, growing poll
 /// interval (e.g. 10 ms doubling to 1 s), or LISTEN/NOTIFY on release. Remove this class when that ships.
 /// </para>
+/// <para>
+/// A lock not taken in time throws Hangfire's <see cref="DistributedLockTimeoutException"/>, as SQLite's storage and
+/// Hangfire's contract do; the package throws its own exception type, which Hangfire's callers do not expect.
+/// </para>
 /// </summary>
 public sealed class PostgreSqlStorageWithPromptLocks(IConnectionFactory connections, PostgreSqlStorageOptions options)
     : PostgreSqlStorage(connections, options)
@@ -44,6 +48,10 @@ public sealed class PostgreSqlStorageWithPromptLocks(IConnectionFactory connecti
                 }
                 catch (PostgreSqlDistributedLockException) when (Stopwatch.GetElapsedTime(started) < timeout)
                 {
+                }
+                catch (PostgreSqlDistributedLockException)
+                {
+                    throw new DistributedLockTimeoutException(resource);
                 }
             }
         }
