@@ -64,11 +64,11 @@ WEBHOOKHUB_TEST_POSTGRES=$postgres run "WebhookHub.Tests" WebhookHub.Tests "$@"
 # Without the variable the apps under test run on SQLite.
 WEBHOOKHUB_TEST_POSTGRES= run "WebhookHub.IntegrationTests on SQLite" WebhookHub.IntegrationTests "$@"
 if [ -n "$postgres" ]; then
-  # The browser tests check pages, which read through the same services on either database (the API tests cover
-  # those on PostgreSQL): run once, on SQLite, unless the caller chose the tests. The multi-node dashboard test
-  # (MultiNode/) still runs a browser on PostgreSQL, where it must.
+  # The browser tests (Browser/, and the sign-in and CSP ones in Security/) check pages, which read through the same
+  # services on either database (the API tests cover those on PostgreSQL): run once, on SQLite, unless the caller
+  # chose the tests. The multi-node dashboard test (MultiNode/) still runs a browser on PostgreSQL, where it must.
   pg_args=("$@")
-  [[ " $* " == *" --filter "* ]] || pg_args+=(--filter "FullyQualifiedName!~WebhookHub.IntegrationTests.Browser.")
+  [[ " $* " == *" --filter "* ]] || pg_args+=(--filter "FullyQualifiedName!~WebhookHub.IntegrationTests.Browser.&FullyQualifiedName!~.SecurityBrowserTests.")
   WEBHOOKHUB_TEST_POSTGRES=$postgres run "WebhookHub.IntegrationTests on PostgreSQL" WebhookHub.IntegrationTests "${pg_args[@]}"
   scripts/pg.sh stop
   trap - EXIT INT TERM

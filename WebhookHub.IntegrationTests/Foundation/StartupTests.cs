@@ -12,7 +12,7 @@ public sealed class StartupTests
     [Fact]
     public async Task First_start_on_an_empty_data_directory_creates_every_table()
     {
-        await using var app = new WebhookHubApp();
+        await using var app = new WebhookHubApp { EmptyDatabase = true };
         _ = app.BaseAddress;
 
         // Data Protection keys: files under the data directory on SQLite, a table every node reads on PostgreSQL.
@@ -24,6 +24,9 @@ public sealed class StartupTests
         // SQLite and on PostgreSQL, where AspNetUsers is case-sensitive.
         foreach (var table in new[] { "webhooks", "policy_changes", "webhook_events", "deliveries", "webhook_deliveries", "api_keys", "AspNetUsers", "AspNetRoles", "AspNetUserRoles" })
             Reliability.Hub.Scalar(app.DataDirectory, $"SELECT count(*) FROM \"{table}\"");
+        // Hangfire's own tables: in their schema on PostgreSQL (on SQLite, hangfire.db: the next test).
+        if (TestDatabase.IsPostgres)
+            Reliability.Hub.Scalar(app.DataDirectory, "SELECT count(*) FROM hangfire.job");
     }
 
     [SqliteOnlyFact("the SQLite provider's files: app.db and Hangfire's own hangfire.db in the data directory")]

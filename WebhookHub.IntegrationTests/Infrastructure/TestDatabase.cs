@@ -1,8 +1,14 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using WebhookHub.Core;
+using WebhookHub.Core.Persistence;
 
 namespace WebhookHub.IntegrationTests.Infrastructure;
 
@@ -54,16 +60,62 @@ public static class TestDatabase
         return environment;
     }
 
-    /// <summary>Creates the data directory's database unless it exists (the app makes its tables, not the database).</summary>
-    public static void EnsureCreated(string dataDirectory)
+    /// <summary>
+    /// Creates the data directory's database unless it exists: a copy of <see cref="Template"/>, which holds the app's
+    /// tables and Hangfire's and nothing else, so each app skips some 1 s of schema set-up (some 60 apps a run); copied
+    /// file by file (~0.1 s: the default, through the WAL, took ~0.6 s). With
+    /// <paramref name="empty"/> the app makes its own tables, as on a first start in production.
+    /// </summary>
+    public static void EnsureCreated(string dataDirectory, bool empty = false)
     {
         if (!IsPostgres) return;
         using var connection = OpenServer();
         using var command = connection.CreateCommand();
-        command.CommandText = $"CREATE DATABASE \"{NameFor(dataDirectory)}\"";
+        command.CommandText = $"CREATE DATABASE \"{NameFor(dataDirectory)}\"" + (empty ? "" : $" TEMPLATE \"{Template.Value}\" STRATEGY FILE_COPY");
         try { command.ExecuteNonQuery(); }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase) { /* a second start on the same data */ }
     }
+
+    /// <summary>
+    /// A database with the schema the app's start-up makes (its migrations and Hangfire's), made once per test run
+    /// by the app's own code and dropped when the run ends. No connection may stay open on it, or copies are refused.
+    /// </summary>
+    private static readonly Lazy<string> Template = new(() =>
+    {
+        var name = $"whk_template_{Environment.ProcessId}";
+        using (var connection = OpenServer())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\"";
+            command.ExecuteNonQuery();
+        }
+        var scratch = Path.Combine(Path.GetTempPath(), "webhookhub-template", Guid.NewGuid().ToString("n"));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["WebhookHub:DataDirectory"] = scratch,
+            ["WebhookHub:Database:Provider"] = "Postgres",
+            ["ConnectionStrings:WebhookHub"] = new NpgsqlConnectionStringBuilder(RequireServer()) { Database = name, Pooling = false }.ConnectionString,
+        }).Build();
+        using (var services = new ServiceCollection().AddLogging().AddWebhookHubCore(configuration).BuildServiceProvider())
+        {
+            using (var scope = services.CreateScope())
+                scope.ServiceProvider.GetRequiredService<WebhookHubDbContext>().Database.Migrate();
+            services.GetRequiredService<JobStorage>().GetConnection().Dispose(); // Hangfire makes its schema on first use
+        }
+        Directory.Delete(scratch, recursive: true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                using var connection = OpenServer();
+                using var command = connection.CreateCommand();
+                command.CommandText = $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)";
+                command.ExecuteNonQuery();
+            }
+            catch (NpgsqlException) { /* the server went first; a throwaway cluster goes with its template */ }
+        };
+        return name;
+    });
 
     /// <summary>Drops the data directory's database, closing whatever connections the app left open.</summary>
     public static async Task DropAsync(string dataDirectory)

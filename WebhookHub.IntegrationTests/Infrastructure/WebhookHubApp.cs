@@ -43,6 +43,9 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
+    /// <summary>On PostgreSQL, start on an empty database rather than a copy of the schema (<see cref="TestDatabase.EnsureCreated"/>).</summary>
+    public bool EmptyDatabase { get; init; }
+
     /// <summary>Leave the data directory (and its database) on dispose, for a second start on the same data.</summary>
     public bool KeepData { get; init; }
 
@@ -62,7 +65,7 @@ public sealed class WebhookHubApp : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        TestDatabase.EnsureCreated(DataDirectory);
+        TestDatabase.EnsureCreated(DataDirectory, empty: EmptyDatabase);
         builder.UseEnvironment("Testing");
         builder.UseUrls("http://127.0.0.1:0");
         foreach (var (key, value) in _settings)
