@@ -17,25 +17,20 @@ public sealed class LeftLockTests : IAsyncLifetime
     [PostgresOnlyFact("locks outlive a killed process only on a shared database")]
     public async Task A_restart_beside_a_lock_left_by_a_killed_node_serves_at_once_and_registers_the_jobs_once_it_is_free()
     {
-        await using (await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, new Dictionary<string, string>())))
-        {
-        }
-        Assert.Equal("17 * * * *", RetentionCron());
+        var settings = TestDatabase.PrepareProcess(_data, new Dictionary<string, string> { ["WebhookHub__Retention__Cron"] = "42 3 * * *" });
         // Stamped an hour ahead, so it does not expire while the test looks: the test, not the clock, frees it.
         Execute("INSERT INTO hangfire.lock (resource, acquired) VALUES ('hangfire:lock:recurring-job:retention', (now() + interval '1 hour') AT TIME ZONE 'UTC')");
 
         var started = Stopwatch.StartNew();
-        await using var restarted = await AppProcess.StartAsync(_data, TestDatabase.PrepareProcess(_data, new Dictionary<string, string>
-        {
-            ["WebhookHub__Retention__Cron"] = "42 3 * * *",
-        }));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(25), $"the restart took {started.Elapsed.TotalSeconds:0} s: it waited for the lock");
-        await Eventually.True(() => restarted.Output.Any(line => line.Contains("Recurring jobs not registered yet")), "the warning about the lock");
-        Assert.Equal("17 * * * *", RetentionCron());
+        await using var app = await AppProcess.StartAsync(_data, settings);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(25), $"the start took {started.Elapsed.TotalSeconds:0} s: it waited for the lock");
+        // Hangfire's registration gives up on a lock after 15 s; then the warning, and another try.
+        await Eventually.True(() => app.Output.Any(line => line.Contains("Recurring jobs not registered yet")), "the warning about the lock");
+        Assert.Null(RetentionCron());
 
         Execute("DELETE FROM hangfire.lock WHERE resource = 'hangfire:lock:recurring-job:retention'");
-        await Eventually.True(() => RetentionCron() == "42 3 * * *", "the new schedule registered once the lock is free", TimeSpan.FromSeconds(20));
-        using var health = await restarted.ApiClient().GetAsync("/health");
+        await Eventually.True(() => RetentionCron() == "42 3 * * *", "the purge registered once the lock is free", TimeSpan.FromSeconds(20));
+        using var health = await app.ApiClient().GetAsync("/health");
         Assert.True(health.IsSuccessStatusCode);
     }
 
