@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using WebhookHub.Core;
 using WebhookHub.Core.Delivery;
 using WebhookHub.Core.Persistence;
-using WebhookHub.Core.Sources;
 
 namespace WebhookHub.Web.Hosting;
 
