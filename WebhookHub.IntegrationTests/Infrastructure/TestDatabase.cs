@@ -69,10 +69,7 @@ public static class TestDatabase
     public static void EnsureCreated(string dataDirectory, bool empty = false)
     {
         if (!IsPostgres) return;
-        using var connection = OpenServer();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"CREATE DATABASE \"{NameFor(dataDirectory)}\"" + (empty ? "" : $" TEMPLATE \"{Template.Value}\" STRATEGY FILE_COPY");
-        try { command.ExecuteNonQuery(); }
+        try { ExecuteOnServer($"CREATE DATABASE \"{NameFor(dataDirectory)}\"" + (empty ? "" : $" TEMPLATE \"{Template.Value}\" STRATEGY FILE_COPY")); }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase) { /* a second start on the same data */ }
     }
 
@@ -83,12 +80,7 @@ public static class TestDatabase
     private static readonly Lazy<string> Template = new(() =>
     {
         var name = $"whk_template_{Environment.ProcessId}";
-        using (var connection = OpenServer())
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\"";
-            command.ExecuteNonQuery();
-        }
+        ExecuteOnServer($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\"");
         var scratch = Path.Combine(Path.GetTempPath(), "webhookhub-template", Guid.NewGuid().ToString("n"));
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -105,13 +97,7 @@ public static class TestDatabase
         Directory.Delete(scratch, recursive: true);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            try
-            {
-                using var connection = OpenServer();
-                using var command = connection.CreateCommand();
-                command.CommandText = $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)";
-                command.ExecuteNonQuery();
-            }
+            try { ExecuteOnServer($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"); }
             catch (NpgsqlException) { /* the server went first; a throwaway cluster goes with its template */ }
         };
         return name;
@@ -148,6 +134,14 @@ public static class TestDatabase
             }.ConnectionString);
         connection.Open();
         return connection;
+    }
+
+    private static void ExecuteOnServer(string sql)
+    {
+        using var connection = OpenServer();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     private static NpgsqlConnection OpenServer()

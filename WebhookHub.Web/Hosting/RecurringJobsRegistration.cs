@@ -18,12 +18,11 @@ public sealed class RecurringJobsRegistration(
     IRecurringJobManager recurringJobs, IOptions<WebhookHubOptions> options, ILogger<RecurringJobsRegistration> logger)
     : BackgroundService
 {
-    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // AddOrUpdate blocks while it waits for the lock: off the start-up thread.
-        await Task.Yield();
+        // AddOrUpdate blocks while it waits for the lock; since .NET 10 all of ExecuteAsync runs off the start-up thread.
         for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
         {
             try
